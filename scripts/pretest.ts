@@ -12,6 +12,7 @@ const NEEDED: ReadonlyArray<{ pkg: string; bin: string }> = [
   { pkg: 'iproute2', bin: 'ip' },
   { pkg: 'iputils-arping', bin: 'arping' },
   { pkg: 'psmisc', bin: 'killall' },
+  { pkg: 'docker-compose', bin: 'docker-compose' },
 ];
 
 function has(bin: string): boolean {
