@@ -1,0 +1,98 @@
+// ha-agent command line. Flags follow keepalived's where they overlap (-f/--use-file,
+// -t/--config-test, -i/--config-id, -v, -h). Kept small: running the daemon plugs in at `run`.
+import { defaultConfigId, formatDiagnostic, loadConfigFile } from './config.ts';
+import { HaAgentError } from './errors.ts';
+
+const USAGE = `Usage: ha-agent [OPTION...]
+  -f, --use-file FILE        configuration file (default /etc/keepalived/keepalived.conf)
+  -t, --config-test          check the configuration and exit (0 valid, 1 invalid)
+  -i, --config-id ID         which '@ID' lines apply (default: host name up to its first dot)
+      --control-socket PATH  unix socket for hactl (default /run/ha-agent.sock)
+  -v, --version              print the version
+  -h, --help                 print this help
+`;
+
+export interface Options {
+  file: string;
+  test: boolean;
+  configId: string;
+  controlSocket: string;
+  help: boolean;
+  version: boolean;
+}
+
+/** Parses argv (without node and script); throws HaAgentError ERR_HA_USAGE on bad input. */
+export function parseArgs(argv: readonly string[]): Options {
+  const o: Options = {
+    file: '/etc/keepalived/keepalived.conf', test: false, configId: defaultConfigId(),
+    controlSocket: '/run/ha-agent.sock', help: false, version: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i] ?? '';
+    // `--use-file=FILE` and `-fFILE` as keepalived's getopt_long accepts them.
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    const flag = eq > 0 ? raw.slice(0, eq) : /^-[fi]./.test(raw) ? raw.slice(0, 2) : raw;
+    const inline = eq > 0 ? raw.slice(eq + 1) : flag !== raw ? raw.slice(2) : undefined;
+    const val = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new HaAgentError('ERR_HA_USAGE', `option '${flag}' needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-f': case '--use-file': o.file = val(); break;
+      case '-t': case '--config-test': o.test = true; break;
+      case '-i': case '--config-id': o.configId = val(); break;
+      case '--control-socket': o.controlSocket = val(); break;
+      case '-h': case '--help': o.help = true; break;
+      case '-v': case '--version': o.version = true; break;
+      default: throw new HaAgentError('ERR_HA_USAGE', `unknown option '${raw}'`);
+    }
+  }
+  return o;
+}
+
+/** Loads and checks the configuration; prints every diagnostic. Returns true when usable. */
+function check(o: Options): boolean {
+  const r = loadConfigFile(o.file, { configId: o.configId });
+  for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  if (!r.ok) {
+    const n = r.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`ha-agent: configuration file ${o.file} has ${n} error${n === 1 ? '' : 's'}\n`);
+  }
+  return r.ok;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let o: Options;
+  try {
+    o = parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof HaAgentError)) throw err;
+    process.stderr.write(`ha-agent: ${err.message}\n${USAGE}`);
+    process.exitCode = 1;
+    return;
+  }
+  if (o.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (o.version) {
+    const { readFileSync } = await import('node:fs');
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const version = typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : '?';
+    process.stdout.write(`ha-agent ${version}\n`);
+    return;
+  }
+  const ok = check(o);
+  if (o.test) {
+    if (ok) process.stdout.write(`Configuration file ${o.file} is valid\n`);
+    process.exitCode = ok ? 0 : 1;
+    return;
+  }
+  if (!ok) {
+    process.exitCode = 1;
+    return;
+  }
+  process.stderr.write('ha-agent: the daemon is not implemented yet (only -t)\n');
+  process.exitCode = 1;
+}
