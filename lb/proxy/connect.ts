@@ -1,0 +1,48 @@
+// What to do after a failed connection attempt to a server: give up, retry the same server, or
+// redispatch to another one. Pure functions of the backend settings, so the rules are unit-tested
+// without sockets. They follow HAProxy 2.6's back_handle_st_cer():
+// - `retries N` allows N more attempts after the first one; then the session fails (econ).
+// - with `option redispatch [interval]`, the retry goes back to the balancer when the retry count
+//   matches the interval (default -1: the last retry), or on every retry when the algorithm is not
+//   deterministic (round robin, leastconn...) and the backend has more than one server: that
+//   particular server does not matter then.
+// - a retry to the same server after an asynchronous connection error (refused, unreachable)
+//   waits min(1 s, timeout connect) first ("turn-around" state), since an immediate retry would
+//   most likely meet the same error. After a connect timeout it retries at once.
+import type { Backend } from './types.ts';
+
+export type ConnectFailure = 'error' | 'timeout';
+
+export type RetryDecision =
+  | { readonly action: 'give-up' }
+  | { readonly action: 'retry'; readonly redispatch: boolean; readonly delay: number };
+
+const GIVE_UP: RetryDecision = { action: 'give-up' };
+const RETRY_NOW: RetryDecision = { action: 'retry', redispatch: false, delay: 0 };
+const REDISPATCH: RetryDecision = { action: 'retry', redispatch: true, delay: 0 };
+
+/** HAProxy's turn-around delay before retrying the same server after a connection error. */
+export function turnAroundDelay(connectTimeout: number): number {
+  return connectTimeout > 0 && connectTimeout < 1000 ? connectTimeout : 1000;
+}
+
+/**
+ * Decides after the `failures`-th failed attempt (1-based) of one session.
+ * Accepts the backend's retries/redispatch/deterministic settings and its server count.
+ */
+export function afterConnectFailure(
+  be: Pick<Backend, 'retries' | 'redispatch' | 'deterministic' | 'timeouts'>,
+  failures: number,
+  kind: ConnectFailure,
+  serverCount: number,
+): RetryDecision {
+  if (failures > be.retries) return GIVE_UP;
+  if (be.redispatch !== 0) {
+    const p = be.redispatch;
+    const modulo = p > 0 ? p : be.retries + 1 + p;
+    if (modulo !== 0 && failures % modulo === 0) return REDISPATCH;
+    if (!be.deterministic && serverCount > 1) return REDISPATCH;
+  }
+  if (kind === 'timeout') return RETRY_NOW;
+  return { action: 'retry', redispatch: false, delay: turnAroundDelay(be.timeouts.connect) };
+}

@@ -1,0 +1,245 @@
+// Listening sockets and connection admission (global and frontend `maxconn`).
+//
+// HAProxy does not reject connections above maxconn: it stops polling the listening socket, so
+// new connections wait in the kernel's backlog, and resumes when a session ends. Node cannot stop
+// accepting on a listening handle without closing it, so lb does the closest thing: sockets are
+// accepted paused (`pauseOnConnect`, nothing is read from them) and held in a per-listener FIFO
+// until a slot frees up. The FIFO is capped by the listener's backlog (HAProxy's default backlog
+// is the frontend's maxconn), beyond which new connections are dropped as a full kernel backlog
+// would. `isPaused()` tells whether a listener currently holds connections back.
+//
+// Lifecycle (DESIGN principle 7): start() binds every listener and, if one fails, leaves the
+// group in a state where stop() releases whatever did bind. close() stops accepting and resolves
+// when the admitted connections have finished (a reload); stop() also destroys them.
+import net from 'node:net';
+import { bumpSessions, type Listener } from './types.ts';
+
+/** Called for every admitted connection; the socket is paused and owned by the callee. */
+export type ConnectionHandler = (socket: net.Socket, listener: Listener) => void;
+
+export interface ListenerGroupOptions {
+  /** Global `maxconn`; 0 or undefined = unlimited. */
+  readonly maxconn?: number;
+  readonly onConnection: ConnectionHandler;
+}
+
+/** A listener failed to bind. `code` is stable for scripts and tests. */
+export class BindError extends Error {
+  readonly code = 'ERR_LB_BIND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BindError';
+  }
+}
+
+interface Slot {
+  readonly listener: Listener;
+  server: net.Server | undefined;
+  /** Accepted but not admitted yet (maxconn reached), oldest first. */
+  readonly pending: Set<net.Socket>;
+}
+
+const kSlot = Symbol('lb.listener.slot');
+type Tagged = net.Socket & { [kSlot]?: Slot; [kGroup]?: ListenerGroup };
+const kGroup = Symbol('lb.listener.group');
+
+function describe(l: Listener): string {
+  return 'fd' in l.bind ? `fd@${l.bind.fd}` : `${l.bind.host}:${l.bind.port}`;
+}
+
+function noop(): void {}
+
+export class ListenerGroup {
+  readonly #slots: Slot[];
+  readonly #maxconn: number;
+  readonly #onConnection: ConnectionHandler;
+  /** Admitted connections whose client socket is still open. */
+  readonly #live = new Set<net.Socket>();
+  #closing = false;
+  #idleWaiters: (() => void)[] = [];
+  #nextSlot = 0;
+
+  constructor(listeners: readonly Listener[], opts: ListenerGroupOptions) {
+    this.#slots = listeners.map((listener) => ({ listener, server: undefined, pending: new Set() }));
+    this.#maxconn = opts.maxconn ?? 0;
+    this.#onConnection = opts.onConnection;
+  }
+
+  /** Connections admitted and still open (the global `maxconn` compares against this). */
+  get current(): number {
+    return this.#live.size;
+  }
+
+  /** Binds every listener. Throws BindError on the first failure; call stop() to clean up. */
+  async start(): Promise<void> {
+    this.#closing = false;
+    for (const slot of this.#slots) {
+      if (slot.server !== undefined) continue;
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+      slot.server = server;
+      server.on('connection', (sock: net.Socket) => this.#accept(slot, sock));
+      const l = slot.listener;
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => {
+          reject(new BindError(`Starting frontend ${l.frontend.name}: cannot bind socket [${describe(l)}]: ${err.message}`, { cause: err }));
+        };
+        server.once('error', onError);
+        const onListening = (): void => {
+          server.off('error', onError);
+          resolve();
+        };
+        if ('fd' in l.bind) {
+          // An inherited listening socket (master-worker reloads): Node's handle form of listen().
+          server.listen({ fd: l.bind.fd }, l.backlog, onListening);
+        } else {
+          const opts: net.ListenOptions = { host: l.bind.host, port: l.bind.port, exclusive: false };
+          if (l.backlog !== undefined) opts.backlog = l.backlog;
+          server.listen(opts, onListening);
+        }
+      }).catch((err: unknown) => {
+        slot.server = undefined;
+        server.close();
+        throw err;
+      });
+      // Errors after a successful bind (EMFILE on accept...) must not crash the process.
+      server.on('error', noop);
+    }
+  }
+
+  /** The bound address of listener `i` (useful with port 0). */
+  address(i: number): net.AddressInfo | undefined {
+    const a = this.#slots[i]?.server?.address();
+    return typeof a === 'object' && a !== null ? a : undefined;
+  }
+
+  /** True when listener `i` holds accepted connections back because of maxconn. */
+  isPaused(i: number): boolean {
+    const slot = this.#slots[i];
+    return slot !== undefined && slot.pending.size > 0;
+  }
+
+  /** Connections waiting for admission on listener `i`. */
+  pendingCount(i: number): number {
+    return this.#slots[i]?.pending.size ?? 0;
+  }
+
+  /**
+   * Stops accepting (listening sockets closed, connections not yet admitted dropped) and
+   * resolves once every admitted connection has finished. Safe to call more than once.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const closing: Promise<void>[] = [];
+    for (const slot of this.#slots) {
+      for (const sock of slot.pending) sock.destroy();
+      slot.pending.clear();
+      const server = slot.server;
+      slot.server = undefined;
+      if (server !== undefined && server.listening) {
+        closing.push(new Promise((resolve) => server.close(() => resolve())));
+      }
+    }
+    await Promise.all(closing);
+    if (this.#live.size > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** close() plus destruction of every admitted connection. Works after a partial start. */
+  async stop(): Promise<void> {
+    const done = this.close();
+    for (const sock of this.#live) sock.destroy();
+    await done;
+  }
+
+  #limitReached(slot: Slot): boolean {
+    if (this.#maxconn > 0 && this.#live.size >= this.#maxconn) return true;
+    const fe = slot.listener.frontend;
+    return fe.maxconn > 0 && fe.counters.sessCur >= fe.maxconn;
+  }
+
+  #accept(slot: Slot, sock: net.Socket): void {
+    const t: Tagged = sock;
+    sock.on('error', noop);
+    if (this.#closing) {
+      sock.destroy();
+      return;
+    }
+    if (slot.pending.size > 0 || this.#limitReached(slot)) {
+      const cap = slot.listener.backlog ?? (slot.listener.frontend.maxconn || 511);
+      if (slot.pending.size >= cap) {
+        sock.destroy();
+        return;
+      }
+      t[kSlot] = slot;
+      t[kGroup] = this;
+      slot.pending.add(sock);
+      sock.once('close', onPendingClose);
+      return;
+    }
+    this.#admit(slot, sock);
+  }
+
+  #admit(slot: Slot, sock: net.Socket): void {
+    const t: Tagged = sock;
+    t[kSlot] = slot;
+    t[kGroup] = this;
+    this.#live.add(sock);
+    bumpSessions(slot.listener.frontend.counters);
+    sock.once('close', onAdmittedClose);
+    this.#onConnection(sock, slot.listener);
+  }
+
+  /** Internal (socket 'close' handler). A session ended: account for it, then admit held connections, fairly across listeners. */
+  released(sock: Tagged): void {
+    const slot = sock[kSlot];
+    if (slot === undefined || !this.#live.delete(sock)) return;
+    slot.listener.frontend.counters.sessCur--;
+    this.#drainPending();
+    if (this.#live.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Internal (socket 'close' handler): a held connection went away before admission. */
+  forgetPending(sock: Tagged): void {
+    sock[kSlot]?.pending.delete(sock);
+  }
+
+  #drainPending(): void {
+    const n = this.#slots.length;
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (let k = 0; k < n; k++) {
+        const slot = this.#slots[(this.#nextSlot + k) % n]!;
+        if (slot.pending.size === 0 || this.#limitReached(slot)) continue;
+        const first = slot.pending.values().next();
+        if (first.done === true) continue;
+        const sock = first.value;
+        slot.pending.delete(sock);
+        sock.off('close', onPendingClose);
+        this.#nextSlot = (this.#nextSlot + k + 1) % n;
+        progress = true;
+        // Gone while held: its 'close' already fired, admitting it would leak a slot.
+        if (!sock.destroyed) this.#admit(slot, sock);
+        break;
+      }
+      if (this.#maxconn > 0 && this.#live.size >= this.#maxconn) break;
+    }
+  }
+}
+
+function tagged(sock: net.Socket): Tagged {
+  return sock;
+}
+
+function onAdmittedClose(this: net.Socket): void {
+  const t = tagged(this);
+  t[kGroup]?.released(t);
+}
+
+function onPendingClose(this: net.Socket): void {
+  const t = tagged(this);
+  t[kGroup]?.forgetPending(t);
+}

@@ -1,0 +1,454 @@
+// L4 (`mode tcp`) data path: one TcpSession per accepted connection.
+//
+//   accept ─► [inspect ClientHello] ─► select backend ─► pick server ─┬─► connect ─► pipe both ways
+//                                                                    └─► queue (all servers full)
+//
+// Hot-path rules (DESIGN.md "The hot path"): every socket event goes to one module-level function
+// that finds its session through a symbol on the socket, so a connection allocates no closures and
+// a chunk allocates nothing in this file (Node's read buffer is the only per-chunk object).
+// Backpressure is the classic pipe: write(); when it returns false, pause the source until the
+// destination drains. Half-close: an 'end' from one side becomes end() on the other, the other
+// direction keeps flowing; the session ends when both sockets are closed.
+//
+// Timeouts are Node's per-socket inactivity timers, refreshed on every read and write of that
+// socket: HAProxy's default (no `option independent-streams`) where activity in either direction
+// refreshes a side's timeout. `timeout tunnel` replaces client and server timeouts once the server
+// connection is established, which in tcp mode without pending analysers is immediately.
+import net from 'node:net';
+import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
+import { afterConnectFailure, type ConnectFailure } from './connect.ts';
+import type { QueueEntry, QueueWaiter } from './queue.ts';
+import { bumpSessions, hasFreeSlot, type Backend, type ConnInfo, type Frontend, type RuntimeServer } from './types.ts';
+
+const kSession = Symbol('lb.tcp.session');
+type Tagged = net.Socket & { [kSession]?: TcpSession | undefined };
+
+/** Bytes of a ClientHello we are willing to hold while inspecting (HAProxy: tune.bufsize). */
+export const INSPECT_BUFFER_SIZE = 16384;
+
+const St = {
+  INSPECT: 0,
+  ASSIGN: 1,
+  QUEUED: 2,
+  CONNECTING: 3,
+  TURNAROUND: 4,
+  ESTABLISHED: 5,
+  CLOSED: 6,
+} as const;
+type State = (typeof St)[keyof typeof St];
+
+/**
+ * Takes over an accepted client socket (created paused: `pauseOnConnect`) for frontend `fe`.
+ * The socket is destroyed when the session ends, whatever the outcome.
+ */
+export function handleTcpConnection(client: net.Socket, fe: Frontend): void {
+  const s = new TcpSession(client, fe);
+  s.start();
+}
+
+class TcpSession implements QueueWaiter, ConnInfo {
+  readonly client: Tagged;
+  readonly fe: Frontend;
+  server: Tagged | null = null;
+  be: Backend | undefined = undefined;
+  srv: RuntimeServer | undefined = undefined;
+  state: State = St.ASSIGN;
+  failures = 0;
+  timer: NodeJS.Timeout | undefined = undefined;
+  queueEntry: QueueEntry | undefined = undefined;
+  inspectBuf: Buffer | undefined = undefined;
+  inspectLen = 0;
+  hello: ClientHello | undefined = undefined;
+  readonly src: string;
+  readonly srcPort: number;
+  readonly dst: string;
+  readonly dstPort: number;
+
+  constructor(client: net.Socket, fe: Frontend) {
+    this.client = client;
+    this.fe = fe;
+    this.src = client.remoteAddress ?? '';
+    this.srcPort = client.remotePort ?? 0;
+    this.dst = client.localAddress ?? '';
+    this.dstPort = client.localPort ?? 0;
+  }
+
+  start(): void {
+    const c = this.client;
+    c[kSession] = this;
+    c.setNoDelay(true);
+    c.on('error', onSocketError);
+    c.on('close', onClientClose);
+    c.on('timeout', onClientTimeout);
+    if (this.fe.timeouts.client > 0) c.setTimeout(this.fe.timeouts.client);
+    if (this.fe.inspectDelay > 0) {
+      this.state = St.INSPECT;
+      c.on('data', onInspectData);
+      c.on('end', onInspectEnd);
+      this.timer = setTimeout(onInspectTimer, this.fe.inspectDelay, this);
+      c.resume();
+      return;
+    }
+    this.route();
+  }
+
+  /** Ends the inspection (ClientHello complete, not TLS, delay expired or client EOF) and routes. */
+  endInspect(): void {
+    if (this.state !== St.INSPECT) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const c = this.client;
+    c.pause();
+    c.off('data', onInspectData);
+    c.off('end', onInspectEnd);
+    this.state = St.ASSIGN;
+    this.route();
+  }
+
+  route(): void {
+    const be = this.fe.selectBackend(this);
+    if (be === undefined) {
+      this.close();
+      return;
+    }
+    this.be = be;
+    bumpSessions(be.counters);
+    this.assign(false);
+  }
+
+  /** Picks a server (or queues); `retry` tells that a failed attempt came before this pick. */
+  assign(retry: boolean): void {
+    const be = this.be!;
+    if (!be.picker.hasUsable()) {
+      be.counters.noServer++;
+      this.close();
+      return;
+    }
+    // As HAProxy, a newcomer does not overtake connections already waiting in the queue.
+    const srv = be.queue.length > 0 && !retry ? undefined : be.picker.pick(this.src);
+    if (srv === undefined || !hasFreeSlot(srv)) {
+      this.enqueue();
+      return;
+    }
+    this.take(srv);
+    this.connect();
+  }
+
+  enqueue(): void {
+    const be = this.be!;
+    this.state = St.QUEUED;
+    this.queueEntry = be.queue.push(this);
+    be.counters.queueCur++;
+    if (be.counters.queueCur > be.counters.queueMax) be.counters.queueMax = be.counters.queueCur;
+    if (be.timeouts.queue > 0) this.timer = setTimeout(onQueueTimer, be.timeouts.queue, this);
+  }
+
+  /** Leaves the queue (slot freed, timeout or session end). */
+  leaveQueue(): void {
+    const be = this.be!;
+    if (this.queueEntry !== undefined) {
+      be.queue.remove(this.queueEntry);
+      this.queueEntry = undefined;
+      be.counters.queueCur--;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** QueueWaiter: a slot was freed and this session is the oldest waiter. */
+  dequeued(): void {
+    this.queueEntry = undefined;
+    this.be!.counters.queueCur--;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.state = St.ASSIGN;
+    this.assign(true);
+  }
+
+  take(srv: RuntimeServer): void {
+    this.srv = srv;
+    bumpSessions(srv.counters);
+    this.be!.picker.taken(srv);
+  }
+
+  /** Gives the server slot back and lets the oldest queued connection try again. */
+  releaseServer(): void {
+    const srv = this.srv;
+    if (srv === undefined) return;
+    this.srv = undefined;
+    const be = this.be!;
+    srv.counters.sessCur--;
+    be.picker.released(srv);
+    if (be.queue.length > 0) be.queue.shift()?.dequeued();
+  }
+
+  connect(): void {
+    const srv = this.srv!;
+    const be = this.be!;
+    this.state = St.CONNECTING;
+    const s: Tagged = net.connect({ host: srv.host, port: srv.port, allowHalfOpen: true, noDelay: true });
+    s[kSession] = this;
+    this.server = s;
+    s.on('error', onSocketError);
+    s.on('close', onServerClose);
+    s.on('timeout', onServerTimeout);
+    s.on('connect', onServerConnect);
+    if (be.timeouts.connect > 0) s.setTimeout(be.timeouts.connect);
+  }
+
+  connectFailed(kind: ConnectFailure): void {
+    const be = this.be!;
+    const old = this.server;
+    this.server = null;
+    if (old !== null) old.destroy();
+    this.failures++;
+    const d = afterConnectFailure(be, this.failures, kind, be.servers.length);
+    const prev = this.srv!;
+    if (d.action === 'give-up') {
+      be.counters.connectErrors++;
+      prev.counters.connectErrors++;
+      this.close();
+      return;
+    }
+    if (d.redispatch) {
+      this.releaseServer();
+      if (!be.picker.hasUsable()) {
+        be.counters.noServer++;
+        this.close();
+        return;
+      }
+      const next = be.picker.pick(this.src, prev);
+      if (next === undefined || !hasFreeSlot(next)) {
+        be.counters.redispatches++;
+        prev.counters.redispatches++;
+        this.enqueue();
+        return;
+      }
+      if (next === prev) {
+        be.counters.retries++;
+        prev.counters.retries++;
+      } else {
+        be.counters.redispatches++;
+        prev.counters.redispatches++;
+      }
+      this.take(next);
+      this.connect();
+      return;
+    }
+    be.counters.retries++;
+    prev.counters.retries++;
+    if (d.delay > 0) {
+      this.state = St.TURNAROUND;
+      this.timer = setTimeout(onTurnAroundTimer, d.delay, this);
+    } else {
+      this.connect();
+    }
+  }
+
+  established(): void {
+    const c = this.client;
+    const s = this.server!;
+    const be = this.be!;
+    this.state = St.ESTABLISHED;
+    const tunnel = be.timeouts.tunnel;
+    if (tunnel > 0) {
+      c.setTimeout(tunnel);
+      s.setTimeout(tunnel);
+    } else {
+      s.setTimeout(be.timeouts.server);
+    }
+    if (this.inspectLen > 0) {
+      const head = this.inspectBuf!.subarray(0, this.inspectLen);
+      this.countIn(head.length);
+      s.write(head);
+      this.inspectBuf = undefined;
+    }
+    c.on('data', onClientData);
+    c.on('end', onClientEnd);
+    // The client may have half-closed while we were inspecting its first bytes.
+    if (c.readableEnded) s.end();
+    c.on('drain', onClientDrain);
+    s.on('data', onServerData);
+    s.on('end', onServerEnd);
+    s.on('drain', onServerDrain);
+    c.resume();
+  }
+
+  countIn(n: number): void {
+    this.fe.counters.bytesIn += n;
+    this.be!.counters.bytesIn += n;
+    this.srv!.counters.bytesIn += n;
+  }
+
+  countOut(n: number): void {
+    this.fe.counters.bytesOut += n;
+    this.be!.counters.bytesOut += n;
+    this.srv!.counters.bytesOut += n;
+  }
+
+  /** Ends the session now: both sockets destroyed, queue left, timers cleared. Idempotent. */
+  close(): void {
+    if (this.state === St.QUEUED) this.leaveQueue();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.state = St.CLOSED;
+    if (!this.client.destroyed) this.client.destroy();
+    const s = this.server;
+    if (s !== null && !s.destroyed) s.destroy();
+    else if (s === null) this.finish();
+  }
+
+  /** Accounting once both sockets are gone. */
+  finish(): void {
+    if (this.client[kSession] === undefined) return;
+    this.client[kSession] = undefined;
+    this.releaseServer();
+    if (this.be !== undefined) this.be.counters.sessCur--;
+  }
+}
+
+// ---- socket event handlers (module level: `this` is the socket) ----
+
+function sessionOf(sock: net.Socket): TcpSession | undefined {
+  const t: Tagged = sock;
+  return t[kSession];
+}
+
+function onSocketError(this: net.Socket, err: Error): void {
+  const s = sessionOf(this);
+  // A connection attempt failing is a retry decision; any other error is followed by 'close'.
+  if (s !== undefined && s.server === this && s.state === St.CONNECTING) {
+    s.connectFailed('error');
+    return;
+  }
+  void err;
+}
+
+function onInspectData(this: net.Socket, chunk: Buffer): void {
+  const s = sessionOf(this);
+  if (s === undefined || s.state !== St.INSPECT) return;
+  s.inspectBuf ??= Buffer.allocUnsafe(INSPECT_BUFFER_SIZE);
+  const room = INSPECT_BUFFER_SIZE - s.inspectLen;
+  if (chunk.length > room) {
+    // More than a buffer of data before the hello was complete: cannot be a sane ClientHello.
+    // Keep everything for the server (it is not ours to drop), stop inspecting.
+    const merged = Buffer.allocUnsafe(s.inspectLen + chunk.length);
+    s.inspectBuf.copy(merged, 0, 0, s.inspectLen);
+    chunk.copy(merged, s.inspectLen);
+    s.inspectBuf = merged;
+    s.inspectLen = merged.length;
+    s.endInspect();
+    return;
+  }
+  chunk.copy(s.inspectBuf, s.inspectLen);
+  s.inspectLen += chunk.length;
+  const r = parseClientHello(s.inspectBuf.subarray(0, s.inspectLen));
+  if (r.status === 'need-more') return;
+  if (r.status === 'ok') s.hello = r.hello;
+  s.endInspect();
+}
+
+function onInspectEnd(this: net.Socket): void {
+  sessionOf(this)?.endInspect();
+}
+
+function onInspectTimer(s: TcpSession): void {
+  s.timer = undefined;
+  s.endInspect();
+}
+
+function onQueueTimer(s: TcpSession): void {
+  s.timer = undefined;
+  if (s.state !== St.QUEUED) return;
+  s.be!.counters.queueTimeouts++;
+  s.close();
+}
+
+function onTurnAroundTimer(s: TcpSession): void {
+  s.timer = undefined;
+  if (s.state === St.TURNAROUND) s.connect();
+}
+
+function onServerConnect(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s !== undefined && s.server === this && s.state === St.CONNECTING) s.established();
+}
+
+function onClientData(this: net.Socket, chunk: Buffer): void {
+  const s = sessionOf(this)!;
+  s.countIn(chunk.length);
+  if (!s.server!.write(chunk)) this.pause();
+}
+
+function onServerData(this: net.Socket, chunk: Buffer): void {
+  const s = sessionOf(this)!;
+  s.countOut(chunk.length);
+  if (!s.client.write(chunk)) this.pause();
+}
+
+function onServerDrain(this: net.Socket): void {
+  sessionOf(this)?.client.resume();
+}
+
+function onClientDrain(this: net.Socket): void {
+  sessionOf(this)?.server?.resume();
+}
+
+function onClientEnd(this: net.Socket): void {
+  const srv = sessionOf(this)?.server;
+  if (srv !== null && srv !== undefined && !srv.destroyed) srv.end();
+}
+
+function onServerEnd(this: net.Socket): void {
+  const c = sessionOf(this)?.client;
+  if (c !== undefined && !c.destroyed) c.end();
+}
+
+/** True when a socket finished both ways cleanly (FIN read and our FIN flushed). */
+function cleanlyDone(sock: net.Socket): boolean {
+  return sock.readableEnded && sock.writableFinished;
+}
+
+function onClientClose(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s === undefined) return;
+  if (s.state !== St.ESTABLISHED) {
+    s.close();
+    return;
+  }
+  const srv = s.server;
+  // An abortive close (reset, timeout, destroy) takes the server side down with it.
+  if (srv !== null && !srv.destroyed && !cleanlyDone(this)) srv.destroy();
+  if (srv === null || srv.destroyed) s.finish();
+}
+
+function onServerClose(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s === undefined || s.server !== this) return;
+  if (s.state === St.CONNECTING) {
+    // 'close' without 'error' during connect: treat as a failed attempt.
+    s.connectFailed('error');
+    return;
+  }
+  if (s.state === St.ESTABLISHED && !s.client.destroyed && !cleanlyDone(this)) s.client.destroy();
+  if (s.client.destroyed) s.finish();
+  else if (s.state === St.CLOSED) s.finish();
+}
+
+function onClientTimeout(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s === undefined) return;
+  s.fe.counters.timeouts++;
+  s.close();
+}
+
+function onServerTimeout(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s === undefined || s.server !== this) return;
+  if (s.state === St.CONNECTING) {
+    s.connectFailed('timeout');
+    return;
+  }
+  s.be!.counters.timeouts++;
+  s.close();
+}

@@ -1,0 +1,462 @@
+// Side-by-side benchmark: Debian's haproxy (nbthread 1) and lb's L4 proxy, same machine, same
+// run, same 3 local backends, interleaved rounds (haproxy, lb, haproxy, lb, ...).
+//
+// Placement: each proxy is pinned to core 0 (`taskset -c 0`); this process — load generator and
+// backends, on raw `net` sockets — pins itself to core 1. With two cores the load generator may be
+// the bottleneck; CPU time per request of each proxy (/proc/PID/stat utime+stime) is therefore
+// reported next to req/s: it is the figure that does not depend on who saturates first.
+//
+//   node test/bench/proxy-bench.ts [--seconds 5] [--rounds 3] [--modes l4-small,l4-1mib]
+//   node test/bench/proxy-bench.ts --serve-l4 PORT P1,P2,P3    (the lb runner, used internally)
+//
+// Modes are a table (MODES): an HTTP mode adds an entry with its own haproxy section, lb runner
+// kind and load function (keep-alive small responses, new connection per request, 1 MiB bodies).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { ListenerGroup } from '../../lb/proxy/listener.ts';
+import { handleTcpConnection } from '../../lb/proxy/tcp.ts';
+import { createBackend, createFrontend, createServer, hasFreeSlot, type RuntimeServer, type ServerPicker } from '../../lb/proxy/types.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const HAPROXY = '/usr/sbin/haproxy';
+const MiB = 1024 * 1024;
+const TICK_US = 1e6 / 100; // CLK_TCK is 100 on Linux
+
+export type ProxyName = 'haproxy' | 'lb';
+
+export interface Mode {
+  readonly name: string;
+  /** Which runner/haproxy section serves it (only 'l4' for now; 'http' later). */
+  readonly kind: 'l4';
+  /** Concurrent client connections. */
+  readonly connections: number;
+  /** Bytes per request; each one is echoed back entirely before the next is sent. */
+  readonly messageSize: number;
+}
+
+export const MODES: readonly Mode[] = [
+  { name: 'l4-small', kind: 'l4', connections: 50, messageSize: 64 },
+  { name: 'l4-1mib', kind: 'l4', connections: 8, messageSize: MiB },
+];
+
+export interface BenchOptions {
+  seconds?: number;
+  rounds?: number;
+  warmupSeconds?: number;
+  modes?: readonly string[];
+  /** Core for the proxies, and for this process; undefined = do not pin. */
+  proxyCore?: number | undefined;
+  loadCore?: number | undefined;
+  log?: (line: string) => void;
+}
+
+export interface RoundResult {
+  readonly mode: string;
+  readonly proxy: ProxyName;
+  readonly round: number;
+  readonly reqPerSec: number;
+  /** Payload MiB/s in each direction. */
+  readonly mibPerSec: number;
+  readonly p99us: number;
+  /** Proxy CPU (user+system) per request, µs. */
+  readonly cpuUsPerReq: number;
+  /** Proxy CPU use over the round, % of one core. */
+  readonly cpuPct: number;
+  readonly rssMiB: number;
+}
+
+export interface ModeSummary {
+  readonly mode: string;
+  readonly haproxy: Median;
+  readonly lb: Median;
+  /** lb / haproxy for each metric (req/s and MiB/s > 1 is better, p99 / cpu / rss < 1 is better). */
+  readonly ratio: Median;
+}
+
+type Median = Omit<RoundResult, 'mode' | 'proxy' | 'round'>;
+
+export interface BenchResult {
+  readonly rounds: readonly RoundResult[];
+  readonly summary: readonly ModeSummary[];
+}
+
+// ---------------------------------------------------------------- lb runner (child process)
+
+/** Builds the runtime structures directly (no config parser) and serves until killed. */
+async function serveL4(port: number, backendPorts: number[]): Promise<void> {
+  const servers = backendPorts.map((p, i) => createServer(`s${i + 1}`, '127.0.0.1', p));
+  let next = 0;
+  const picker: ServerPicker = {
+    pick(): RuntimeServer | undefined {
+      for (let k = 0; k < servers.length; k++) {
+        const s = servers[(next + k) % servers.length];
+        if (s !== undefined && hasFreeSlot(s)) {
+          next = (next + k + 1) % servers.length;
+          return s;
+        }
+      }
+      return undefined;
+    },
+    hasUsable: () => true,
+    taken() {},
+    released() {},
+  };
+  const be = createBackend({ name: 'be', servers, picker, timeouts: { connect: 5000, server: 30000 } });
+  const fe = createFrontend({ name: 'fe', selectBackend: () => be, timeouts: { client: 30000 } });
+  const group = new ListenerGroup([{ bind: { host: '127.0.0.1', port }, frontend: fe, backlog: 1024 }], {
+    onConnection: (s, l) => handleTcpConnection(s, l.frontend),
+  });
+  await group.start();
+  process.stdout.write('ready\n');
+  process.on('SIGTERM', () => {
+    void group.stop().then(() => process.exit(0));
+  });
+}
+
+// ---------------------------------------------------------------- backends and load generator
+
+async function listen(server: net.Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const a = server.address();
+  return typeof a === 'object' && a !== null ? a.port : 0;
+}
+
+function onEchoData(this: net.Socket, d: Buffer): void {
+  if (!this.write(d)) this.pause();
+}
+function onEchoDrain(this: net.Socket): void {
+  this.resume();
+}
+
+/** Echo backends: cheap enough to share core 1 with the load generator. */
+async function startEchoBackends(n: number): Promise<{ ports: number[]; close(): Promise<void> }> {
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  for (let i = 0; i < n; i++) {
+    servers.push(
+      net.createServer({ noDelay: true }, (s) => {
+        sockets.add(s);
+        s.on('data', onEchoData);
+        s.on('drain', onEchoDrain);
+        s.on('error', () => {});
+        s.once('close', () => sockets.delete(s));
+      }),
+    );
+  }
+  const ports: number[] = [];
+  for (const s of servers) ports.push(await listen(s));
+  return {
+    ports,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}
+
+interface LoadResult {
+  requests: number;
+  seconds: number;
+  p99us: number;
+}
+
+/**
+ * N connections doing ping-pong: send `size` bytes, wait for `size` bytes back, repeat until the
+ * deadline. Bounded in time; connections are closed at the end.
+ */
+async function runL4Load(port: number, mode: Mode, seconds: number): Promise<LoadResult> {
+  const msg = Buffer.alloc(mode.messageSize, 0x61);
+  const hist = createHistogram();
+  let requests = 0;
+  let stopping = false;
+  const socks: net.Socket[] = [];
+  const finished: Promise<void>[] = [];
+  for (let i = 0; i < mode.connections; i++) {
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
+    socks.push(s);
+    finished.push(
+      new Promise<void>((resolve) => {
+        let got = 0;
+        let t0 = 0n;
+        const send = (): void => {
+          got = 0;
+          t0 = process.hrtime.bigint();
+          s.write(msg);
+        };
+        s.on('connect', send);
+        s.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got < mode.messageSize) return;
+          requests++;
+          const dt = Number(process.hrtime.bigint() - t0);
+          hist.record(dt > 0 ? dt : 1);
+          if (stopping) {
+            s.destroy();
+            return;
+          }
+          send();
+        });
+        s.on('error', () => {});
+        s.on('close', () => resolve());
+      }),
+    );
+  }
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  stopping = true;
+  const elapsed = (performance.now() - start) / 1000;
+  const counted = requests;
+  // Give in-flight requests a moment, then cut whatever is left.
+  await Promise.race([Promise.all(finished), new Promise((r) => setTimeout(r, 2000))]);
+  for (const s of socks) s.destroy();
+  return { requests: counted, seconds: elapsed, p99us: hist.percentile(99) / 1000 };
+}
+
+// ---------------------------------------------------------------- proxies under test
+
+interface Running {
+  readonly name: ProxyName;
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+function pinned(core: number | undefined, cmd: string, args: string[]): ChildProcess {
+  // taskset execs the command: the child PID is the proxy's own PID.
+  return core === undefined
+    ? spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  const p = await listen(s);
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return p;
+}
+
+async function waitListening(port: number, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port} after ${ms} ms`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(child.pid, 'SIGTERM');
+  const t = setTimeout(() => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  }, 3000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function startHaproxy(dir: string, backendPorts: number[], core: number | undefined): Promise<Running> {
+  const port = await freePort();
+  const cfg = [
+    'global',
+    '  nbthread 1',
+    '  maxconn 4096',
+    'defaults',
+    '  mode tcp',
+    '  timeout connect 5s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    'listen l4',
+    `  bind 127.0.0.1:${port}`,
+    '  balance roundrobin',
+    ...backendPorts.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`),
+    '',
+  ].join('\n');
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, cfg);
+  const child = pinned(core, HAPROXY, ['-db', '-f', file]);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdout?.on('data', () => {});
+  try {
+    await waitListening(port, 5000);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`haproxy did not start: ${stderr}`, { cause: err });
+  }
+  return { name: 'haproxy', pid: child.pid ?? 0, port, stop: () => stopChild(child) };
+}
+
+async function startLb(backendPorts: number[], core: number | undefined): Promise<Running> {
+  const port = await freePort();
+  const child = pinned(core, process.execPath, [SELF, '--serve-l4', String(port), backendPorts.join(',')]);
+  child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`lb runner exited with ${code}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+  });
+  return { name: 'lb', pid: child.pid ?? 0, port, stop: () => stopChild(child) };
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command: state is field 3, utime field 14, stime field 15 (1-based, man proc).
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m?.[1] === undefined ? 0 : Number(m[1]) / 1024;
+}
+
+async function measure(p: Running, mode: Mode, seconds: number, round: number): Promise<RoundResult> {
+  const c0 = cpuTicks(p.pid);
+  const load = await runL4Load(p.port, mode, seconds);
+  const c1 = cpuTicks(p.pid);
+  const rss = rssMiB(p.pid);
+  const cpuUs = (c1 - c0) * TICK_US;
+  const reqPerSec = load.requests / load.seconds;
+  return {
+    mode: mode.name,
+    proxy: p.name,
+    round,
+    reqPerSec,
+    mibPerSec: (reqPerSec * mode.messageSize) / MiB,
+    p99us: load.p99us,
+    cpuUsPerReq: load.requests > 0 ? cpuUs / load.requests : 0,
+    cpuPct: (cpuUs / (load.seconds * 1e6)) * 100,
+    rssMiB: rss,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+const METRICS = ['reqPerSec', 'mibPerSec', 'p99us', 'cpuUsPerReq', 'cpuPct', 'rssMiB'] as const;
+
+function medians(rs: readonly RoundResult[]): Median {
+  const m = (k: (typeof METRICS)[number]): number => median(rs.map((r) => r[k]));
+  return { reqPerSec: m('reqPerSec'), mibPerSec: m('mibPerSec'), p99us: m('p99us'), cpuUsPerReq: m('cpuUsPerReq'), cpuPct: m('cpuPct'), rssMiB: m('rssMiB') };
+}
+
+function ratios(lb: Median, ha: Median): Median {
+  const r = (k: (typeof METRICS)[number]): number => (ha[k] === 0 ? 0 : lb[k] / ha[k]);
+  return { reqPerSec: r('reqPerSec'), mibPerSec: r('mibPerSec'), p99us: r('p99us'), cpuUsPerReq: r('cpuUsPerReq'), cpuPct: r('cpuPct'), rssMiB: r('rssMiB') };
+}
+
+function pin(core: number | undefined): void {
+  if (core === undefined) return;
+  // -a: every thread of this process (libuv pool, V8 helpers), not only the main one.
+  spawnSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Runs the L4 modes for both proxies, interleaved, and returns every round plus medians and
+ * lb/haproxy ratios. Bounded: (warmup + rounds × seconds) × 2 proxies × modes.
+ */
+export async function benchL4(opts: BenchOptions = {}): Promise<BenchResult> {
+  const seconds = opts.seconds ?? 5;
+  const rounds = Math.max(1, opts.rounds ?? 3);
+  const warmup = opts.warmupSeconds ?? 1;
+  const proxyCore = 'proxyCore' in opts ? opts.proxyCore : 0;
+  const loadCore = 'loadCore' in opts ? opts.loadCore : 1;
+  const log = opts.log ?? (() => {});
+  const modes = MODES.filter((m) => opts.modes === undefined || opts.modes.includes(m.name));
+  pin(loadCore);
+  const dir = mkdtempSync(join(tmpdir(), 'lb-bench-'));
+  const backends = await startEchoBackends(3);
+  const running: Running[] = [];
+  const results: RoundResult[] = [];
+  try {
+    running.push(await startHaproxy(dir, backends.ports, proxyCore));
+    running.push(await startLb(backends.ports, proxyCore));
+    for (const mode of modes) {
+      for (const p of running) await runL4Load(p.port, mode, warmup);
+      for (let r = 0; r < rounds; r++) {
+        for (const p of running) {
+          const res = await measure(p, mode, seconds, r);
+          log(
+            `${mode.name} round ${r + 1} ${p.name.padEnd(7)} ${res.reqPerSec.toFixed(0)} req/s, p99 ${res.p99us.toFixed(0)} µs, ` +
+              `${res.cpuUsPerReq.toFixed(2)} µs CPU/req, RSS ${res.rssMiB.toFixed(1)} MiB`,
+          );
+          results.push(res);
+        }
+      }
+    }
+  } finally {
+    for (const p of running) await p.stop();
+    await backends.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const summary: ModeSummary[] = modes.map((m) => {
+    const ha = medians(results.filter((r) => r.mode === m.name && r.proxy === 'haproxy'));
+    const lb = medians(results.filter((r) => r.mode === m.name && r.proxy === 'lb'));
+    return { mode: m.name, haproxy: ha, lb, ratio: ratios(lb, ha) };
+  });
+  return { rounds: results, summary };
+}
+
+/** Formats the summary as a fixed-width table. */
+export function formatSummary(summary: readonly ModeSummary[]): string {
+  const head = ['mode', 'proxy', 'req/s', 'MiB/s', 'p99 µs', 'CPU µs/req', 'CPU %', 'RSS MiB'];
+  const rows: string[][] = [head];
+  const fmt = (m: Median, digits: number): string[] => [
+    m.reqPerSec.toFixed(digits === 2 ? 2 : 0),
+    m.mibPerSec.toFixed(digits === 2 ? 2 : 1),
+    m.p99us.toFixed(digits === 2 ? 2 : 0),
+    m.cpuUsPerReq.toFixed(2),
+    m.cpuPct.toFixed(digits === 2 ? 2 : 0),
+    m.rssMiB.toFixed(digits === 2 ? 2 : 1),
+  ];
+  for (const s of summary) {
+    rows.push([s.mode, 'haproxy', ...fmt(s.haproxy, 0)]);
+    rows.push([s.mode, 'lb', ...fmt(s.lb, 0)]);
+    rows.push([s.mode, 'lb/haproxy', ...fmt(s.ratio, 2)]);
+  }
+  const widths = head.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv[1] === SELF) {
+  const serve = argValue('--serve-l4');
+  if (serve !== undefined) {
+    await serveL4(Number(serve), (process.argv[process.argv.indexOf('--serve-l4') + 2] ?? '').split(',').map(Number));
+  } else {
+    const res = await benchL4({
+      seconds: Number(argValue('--seconds') ?? 5),
+      rounds: Number(argValue('--rounds') ?? 3),
+      ...(argValue('--modes') !== undefined ? { modes: (argValue('--modes') ?? '').split(',') } : {}),
+      log: (l) => process.stdout.write(`${l}\n`),
+    });
+    process.stdout.write(`\n${formatSummary(res.summary)}\n`);
+  }
+}

@@ -1,0 +1,126 @@
+// Large transfers both ways and backpressure: a slow reader must make the proxy stop reading
+// from the fast side instead of buffering (its read counter stays bounded).
+import { createHash } from 'node:crypto';
+import test from 'ava';
+import { echoServer, stalledServer } from '../../helpers/backends.ts';
+import { connect, sleep, startProxy, until } from './harness.ts';
+
+const MiB = 1024 * 1024;
+
+/** Waits (≤ 10 s) until `read()` is non-zero and stops changing for 300 ms; returns its value. */
+async function settled(read: () => number): Promise<number> {
+  await until(() => read() > 0, 5000);
+  const end = performance.now() + 10_000;
+  let v = read();
+  while (performance.now() < end) {
+    await sleep(300);
+    const now = read();
+    if (now === v) return v;
+    v = now;
+  }
+  return -1;
+}
+
+test('64 MiB through an echo backend, both directions at once, byte-exact', async (t) => {
+  t.timeout(60_000);
+  const echo = await echoServer();
+  const proxy = await startProxy({ ports: [echo.port] });
+  t.teardown(async () => {
+    await proxy.stop();
+    await echo.close();
+  });
+  const c = await connect(proxy.port);
+  const total = 64 * MiB;
+  const chunk = Buffer.alloc(MiB);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  const sent = createHash('sha256');
+  const recv = createHash('sha256');
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    c.on('data', (d: Buffer) => {
+      recv.update(d);
+      got += d.length;
+    });
+    c.on('end', () => resolve());
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < total / MiB; i++) {
+    chunk[0] = i & 0xff;
+    sent.update(chunk);
+    if (!c.write(Buffer.from(chunk))) await new Promise((r) => c.once('drain', r));
+  }
+  c.end();
+  await done;
+  t.is(got, total);
+  t.is(recv.digest('hex'), sent.digest('hex'));
+  t.log(`64 MiB echoed in ${(performance.now() - t0).toFixed(0)} ms`);
+  t.true(await until(() => proxy.be.counters.bytesIn === total && proxy.be.counters.bytesOut === total));
+});
+
+test('backpressure client → server: a stalled server pauses the proxy reading the client', async (t) => {
+  t.timeout(30_000);
+  const stalled = await stalledServer();
+  const proxy = await startProxy({ ports: [stalled.port] });
+  t.teardown(async () => {
+    await proxy.stop();
+    await stalled.close();
+  });
+  const c = await connect(proxy.port);
+  // The client queues 64 MiB (in its own memory); the proxy may only take what kernel buffers hold.
+  c.write(Buffer.alloc(64 * MiB, 1));
+  t.true(await until(() => proxy.accepted.length === 1));
+  const side = proxy.accepted[0];
+  const readBefore = await settled(() => side?.bytesRead ?? 0);
+  t.true(readBefore > 0, 'reading stopped');
+  t.true(side?.isPaused(), 'the proxy paused its client socket');
+  t.is(side?.bytesRead, readBefore, 'and reads nothing more while the server stalls');
+  t.true(readBefore < 24 * MiB, `bounded by socket buffers: ${(readBefore / MiB).toFixed(1)} MiB read`);
+  // Releasing the server lets everything through.
+  let received = 0;
+  const srvSock = [...stalled.sockets][0];
+  srvSock?.on('data', (d: Buffer) => {
+    received += d.length;
+  });
+  srvSock?.resume();
+  t.true(await until(() => received === 64 * MiB, 20_000), `server received ${received}`);
+  c.destroy();
+});
+
+test('backpressure server → client: a client that does not read pauses the server side', async (t) => {
+  t.timeout(30_000);
+  const net = await import('node:net');
+  const big = Buffer.alloc(64 * MiB, 2);
+  let written = false;
+  const srv = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.write(big, () => {
+      written = true;
+    });
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  const proxy = await startProxy({ ports: [port] });
+  t.teardown(async () => {
+    await proxy.stop();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  });
+  const c = await connect(proxy.port);
+  c.pause();
+  t.true(await until(() => proxy.accepted.length === 1));
+  const side = proxy.accepted[0];
+  const outBefore = await settled(() => side?.bytesWritten ?? 0);
+  t.true(outBefore > 0, 'writing stopped');
+  const buffered = side?.writableLength ?? 0;
+  t.false(written);
+  t.true(buffered <= 2 * MiB, `proxy holds at most a chunk or two for the client: ${buffered} bytes`);
+  t.is(side?.bytesWritten, outBefore, 'nothing more written while the client does not read');
+  t.true(proxy.be.counters.bytesOut < 24 * MiB, `read from server bounded: ${(proxy.be.counters.bytesOut / MiB).toFixed(1)} MiB`);
+  let got = 0;
+  c.on('data', (d: Buffer) => {
+    got += d.length;
+  });
+  c.resume();
+  t.true(await until(() => got === 64 * MiB, 20_000), `client got ${got}`);
+  c.destroy();
+});
