@@ -8,7 +8,6 @@
 //                      per file with an alert and "Fatal errors found in configuration.", exit 1
 //   no listener      → "Configuration file has no error but will not start (no listener) => exit(2).", exit 2
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import module from 'node:module';
 import { join } from 'node:path';
 import { LB_ERROR_CODES, LbError } from './errors.ts';
 import type { ConfigSource } from './config/parser.ts';
@@ -17,7 +16,6 @@ import { errnoCode } from './config/sections/common.ts';
 // Why: Node strips TypeScript types on every start; the compile cache keeps the stripped and compiled
 // modules on disk (os.tmpdir()/node-compile-cache or $NODE_COMPILE_CACHE), which brings `lb -c`
 // from ~250 ms to ~80 ms of start-up. The heavy modules are imported after enabling it.
-module.enableCompileCache?.();
 const { formatDiagnostic } = await import('./config/diagnostics.ts');
 const { hasListener, parseConfig } = await import('./config/parser.ts');
 const { HAPROXY_COMPAT_VERSION } = await import('./config/conditions.ts');
