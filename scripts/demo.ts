@@ -27,7 +27,7 @@ const backends: Server[] = [];
 try {
   for (const p of ports) backends.push(await startBackend(p));
 } catch (e) {
-  console.error(`demo: cannot start the demo backends on 127.0.0.1:8001-8003: ${(e as Error).message}`);
+  console.error(`demo: cannot start the demo backends on 127.0.0.1:8001-8003: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 }
 console.log('demo: backends listening on 127.0.0.1:8001, :8002, :8003');
