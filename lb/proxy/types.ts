@@ -6,6 +6,8 @@
 // limits are counts and 0 means "unlimited". Counters are plain number fields so that the stats
 // views (DESIGN principle 4) read them without a call; the data path increments them in place.
 import type { ClientHello } from '../tls/client-hello.ts';
+import type { ErrorPages } from './http-errors.ts';
+import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { WaitQueue } from './queue.ts';
 
 /**
@@ -39,6 +41,24 @@ export interface Counters {
   noServer: number;
   /** Sessions ended by `timeout client`/`server`/`tunnel` (cD/sD terminations). */
   timeouts: number;
+  // ---- http mode, per request (HAProxy's req_tot, hrsp_*, dreq, dresp, ereq, eresp) ----
+  /** HTTP requests received (frontend) or processed (backend, server) (req_tot). */
+  reqTotal: number;
+  /** Responses by status class, local ones (errors, redirects) included (hrsp_1xx..hrsp_5xx, hrsp_other). */
+  hrsp1xx: number;
+  hrsp2xx: number;
+  hrsp3xx: number;
+  hrsp4xx: number;
+  hrsp5xx: number;
+  hrspOther: number;
+  /** Requests denied by rules (dreq). */
+  deniedReq: number;
+  /** Responses denied by rules (dresp). */
+  deniedResp: number;
+  /** Invalid or timed-out requests (ereq). */
+  reqErrors: number;
+  /** Invalid or missing responses (eresp). */
+  respErrors: number;
 }
 
 export function newCounters(): Counters {
@@ -56,6 +76,17 @@ export function newCounters(): Counters {
     queueTimeouts: 0,
     noServer: 0,
     timeouts: 0,
+    reqTotal: 0,
+    hrsp1xx: 0,
+    hrsp2xx: 0,
+    hrsp3xx: 0,
+    hrsp4xx: 0,
+    hrsp5xx: 0,
+    hrspOther: 0,
+    deniedReq: 0,
+    deniedResp: 0,
+    reqErrors: 0,
+    respErrors: 0,
   };
 }
 
@@ -105,6 +136,44 @@ export interface BackendTimeouts {
   tunnel: number;
 }
 
+/**
+ * `option forwardfor [except NET] [header NAME] [if-none]` (http mode). `except` is the compiled
+ * network test (the adapter builds it; lb/proxy/http.ts exports cidrPredicate() for one CIDR).
+ */
+export interface ForwardFor {
+  /** Header name as written (default X-Forwarded-For). */
+  readonly header: string;
+  readonly except?: (src: string) => boolean;
+  /** `if-none`: leave the request alone when it already carries the header. */
+  readonly ifNone: boolean;
+}
+
+/** `http-reuse` (HAProxy default `safe`). */
+export type HttpReuse = 'never' | 'safe' | 'aggressive' | 'always';
+
+/** Backend settings only http mode reads. Every field has HAProxy's default when absent. */
+export interface HttpBackendOptions {
+  readonly hooks?: HttpHooks;
+  readonly forwardFor?: ForwardFor;
+  /** `errorfile` pages of this backend (errors arising once it is chosen). */
+  readonly errorPages?: ErrorPages;
+  readonly reuse?: HttpReuse;
+  /** `pool-max-conn` per server: idle connections kept; default 100 here (HAProxy: unlimited, purged by need). */
+  readonly poolMaxConn?: number;
+  /** `pool-purge-delay`: idle connections older than this are closed (default 5000 ms). */
+  readonly poolPurgeDelay?: number;
+  /** Hash input for hashing algorithms (uri, url_param, hdr); default the source address. */
+  readonly hashKey?: (txn: HttpTxn) => string | undefined;
+}
+
+/** Frontend settings only http mode reads. */
+export interface HttpFrontendOptions {
+  readonly hooks?: HttpHooks;
+  readonly forwardFor?: ForwardFor;
+  /** `errorfile` pages of this frontend (400, 408 and errors before a backend is chosen). */
+  readonly errorPages?: ErrorPages;
+}
+
 export interface Backend {
   readonly name: string;
   readonly mode: 'tcp' | 'http';
@@ -125,6 +194,8 @@ export interface Backend {
   readonly counters: Counters;
   /** Connections waiting for a server slot (FIFO). Owned by the data path. */
   readonly queue: WaitQueue;
+  /** http mode settings; undefined = HAProxy's defaults. */
+  readonly http?: HttpBackendOptions;
 }
 
 /** What a frontend's routing may look at when choosing a backend (tcp mode: no payload fetches). */
@@ -161,6 +232,8 @@ export interface Frontend {
   /** `use_backend`/`default_backend` evaluated for one connection; undefined = close it. */
   selectBackend(conn: ConnInfo): Backend | undefined;
   readonly counters: Counters;
+  /** http mode settings; undefined = HAProxy's defaults. */
+  readonly http?: HttpFrontendOptions;
 }
 
 /** Where a listener accepts: an address and port (port 0 = any, for tests) or an inherited fd. */
@@ -183,6 +256,7 @@ export interface BackendInit {
   redispatch?: number;
   deterministic?: boolean;
   timeouts?: Partial<BackendTimeouts>;
+  http?: HttpBackendOptions;
 }
 
 /** Builds a Backend with HAProxy's defaults (retries 3, no redispatch, timeout queue = connect). */
@@ -204,6 +278,7 @@ export function createBackend(init: BackendInit): Backend {
     servers: init.servers,
     counters: newCounters(),
     queue: new WaitQueue(),
+    ...(init.http !== undefined ? { http: init.http } : {}),
   };
 }
 
@@ -218,6 +293,7 @@ export interface FrontendInit {
   maxconn?: number;
   inspectDelay?: number;
   timeouts?: Partial<FrontendTimeouts>;
+  http?: HttpFrontendOptions;
 }
 
 export function createFrontend(init: FrontendInit): Frontend {
@@ -233,6 +309,7 @@ export function createFrontend(init: FrontendInit): Frontend {
     },
     selectBackend: init.selectBackend,
     counters: newCounters(),
+    ...(init.http !== undefined ? { http: init.http } : {}),
   };
 }
 

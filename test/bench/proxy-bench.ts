@@ -7,7 +7,14 @@
 // reported next to req/s: it is the figure that does not depend on who saturates first.
 //
 //   node test/bench/proxy-bench.ts [--seconds 5] [--rounds 3] [--modes l4-small,l4-1mib]
-//   node test/bench/proxy-bench.ts --serve-l4 PORT P1,P2,P3    (the lb runner, used internally)
+//   node test/bench/proxy-bench.ts --serve-l4 PORT P1,P2,P3 [--http-port PORT H1,H2,H3]
+//                                    (the lb runner, used internally)
+//   LB_NODE_FLAGS="--max-semi-space-size=2" node test/bench/proxy-bench.ts ...   (V8 flags for lb)
+//   LB_CPU_PROF=DIR: the lb runner writes a --cpu-prof profile into DIR when it stops.
+//
+// HTTP modes (issue 5's L7 goals) run against three raw-socket HTTP backends answering every GET
+// with a fixed response: keep-alive small responses, a new connection per request (the client
+// sends `Connection: close`), and 1 MiB response bodies on keep-alive connections.
 //
 // Modes are a table (MODES): an HTTP mode adds an entry with its own haproxy section, lb runner
 // kind and load function (keep-alive small responses, new connection per request, 1 MiB bodies).
@@ -18,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { handleHttpConnection } from '../../lb/proxy/http.ts';
 import { ListenerGroup } from '../../lb/proxy/listener.ts';
 import { handleTcpConnection } from '../../lb/proxy/tcp.ts';
 import { createBackend, createFrontend, createServer, hasFreeSlot, type RuntimeServer, type ServerPicker } from '../../lb/proxy/types.ts';
@@ -31,17 +39,22 @@ export type ProxyName = 'haproxy' | 'lb';
 
 export interface Mode {
   readonly name: string;
-  /** Which runner/haproxy section serves it (only 'l4' for now; 'http' later). */
-  readonly kind: 'l4';
+  /** Which runner/haproxy section serves it. */
+  readonly kind: 'l4' | 'http';
   /** Concurrent client connections. */
   readonly connections: number;
-  /** Bytes per request; each one is echoed back entirely before the next is sent. */
+  /** l4: bytes per request, echoed back. http: response body size. */
   readonly messageSize: number;
+  /** http: a new connection per request (`Connection: close`). */
+  readonly newConn?: boolean;
 }
 
 export const MODES: readonly Mode[] = [
   { name: 'l4-small', kind: 'l4', connections: 50, messageSize: 64 },
   { name: 'l4-1mib', kind: 'l4', connections: 8, messageSize: MiB },
+  { name: 'http-ka', kind: 'http', connections: 50, messageSize: 64 },
+  { name: 'http-newconn', kind: 'http', connections: 50, messageSize: 64, newConn: true },
+  { name: 'http-1mib', kind: 'http', connections: 8, messageSize: MiB },
 ];
 
 export interface BenchOptions {
@@ -87,11 +100,9 @@ export interface BenchResult {
 
 // ---------------------------------------------------------------- lb runner (child process)
 
-/** Builds the runtime structures directly (no config parser) and serves until killed. */
-async function serveL4(port: number, backendPorts: number[]): Promise<void> {
-  const servers = backendPorts.map((p, i) => createServer(`s${i + 1}`, '127.0.0.1', p));
+function rrPicker(servers: RuntimeServer[]): ServerPicker {
   let next = 0;
-  const picker: ServerPicker = {
+  return {
     pick(): RuntimeServer | undefined {
       for (let k = 0; k < servers.length; k++) {
         const s = servers[(next + k) % servers.length];
@@ -106,10 +117,20 @@ async function serveL4(port: number, backendPorts: number[]): Promise<void> {
     taken() {},
     released() {},
   };
-  const be = createBackend({ name: 'be', servers, picker, timeouts: { connect: 5000, server: 30000 } });
+}
+
+/** Builds the runtime structures directly (no config parser) and serves until killed. */
+async function serveL4(port: number, backendPorts: number[], httpPort: number, httpPorts: number[]): Promise<void> {
+  const servers = backendPorts.map((p, i) => createServer(`s${i + 1}`, '127.0.0.1', p));
+  const be = createBackend({ name: 'be', servers, picker: rrPicker(servers), timeouts: { connect: 5000, server: 30000 } });
   const fe = createFrontend({ name: 'fe', selectBackend: () => be, timeouts: { client: 30000 } });
-  const group = new ListenerGroup([{ bind: { host: '127.0.0.1', port }, frontend: fe, backlog: 1024 }], {
-    onConnection: (s, l) => handleTcpConnection(s, l.frontend),
+  const hservers = httpPorts.map((p, i) => createServer(`h${i + 1}`, '127.0.0.1', p));
+  const hbe = createBackend({ name: 'hbe', mode: 'http', servers: hservers, picker: rrPicker(hservers), timeouts: { connect: 5000, server: 30000 } });
+  const hfe = createFrontend({ name: 'hfe', mode: 'http', selectBackend: () => hbe, timeouts: { client: 30000, httpRequest: 10000, httpKeepAlive: 10000 } });
+  const listeners = [{ bind: { host: '127.0.0.1', port }, frontend: fe, backlog: 1024 }];
+  if (httpPort > 0) listeners.push({ bind: { host: '127.0.0.1', port: httpPort }, frontend: hfe, backlog: 1024 });
+  const group = new ListenerGroup(listeners, {
+    onConnection: (s, l) => (l.frontend.mode === 'http' ? handleHttpConnection(s, l.frontend) : handleTcpConnection(s, l.frontend)),
   });
   await group.start();
   process.stdout.write('ready\n');
@@ -160,6 +181,137 @@ async function startEchoBackends(n: number): Promise<{ ports: number[]; close():
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };
+}
+
+/**
+ * HTTP backends: every request head (GETs without body) gets a fixed response; the path picks its
+ * size (/big → 1 MiB). Keep-alive unless the request says close.
+ */
+async function startHttpBackends(n: number): Promise<{ ports: number[]; close(): Promise<void> }> {
+  const small = Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 64\r\n\r\n${'x'.repeat(64)}`);
+  const big = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${MiB}\r\n\r\n`), Buffer.alloc(MiB, 0x62)]);
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  for (let i = 0; i < n; i++) {
+    servers.push(
+      net.createServer({ noDelay: true }, (s) => {
+        sockets.add(s);
+        let tail = '';
+        s.on('data', (d: Buffer) => {
+          const text = tail + d.toString('latin1');
+          let from = 0;
+          for (;;) {
+            const e = text.indexOf('\r\n\r\n', from);
+            if (e < 0) break;
+            const head = text.slice(from, e);
+            s.write(head.startsWith('GET /big') ? big : small);
+            if (head.includes('onnection: close')) s.end();
+            from = e + 4;
+          }
+          tail = text.slice(from);
+        });
+        s.on('error', () => {});
+        s.once('close', () => sockets.delete(s));
+      }),
+    );
+  }
+  const ports: number[] = [];
+  for (const s of servers) ports.push(await listen(s));
+  return {
+    ports,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}
+
+/** Incremental response framing for the load generator: content-length responses only. */
+class RespReader {
+  need = -1;
+  got = 0;
+  head = '';
+  /** Feeds bytes; returns the number of responses completed. */
+  feed(d: Buffer): number {
+    let done = 0;
+    let off = 0;
+    while (off < d.length) {
+      if (this.need < 0) {
+        const text = this.head + d.toString('latin1', off, Math.min(d.length, off + 4096));
+        const e = text.indexOf('\r\n\r\n');
+        if (e < 0) {
+          this.head = text.slice(-3);
+          return done;
+        }
+        const m = /content-length: *(\d+)/i.exec(text.slice(0, e));
+        const consumed = e + 4 - this.head.length;
+        this.head = '';
+        off += consumed;
+        this.need = Number(m?.[1] ?? 0);
+        this.got = 0;
+      }
+      const take = Math.min(this.need - this.got, d.length - off);
+      this.got += take;
+      off += take;
+      if (this.got === this.need) {
+        this.need = -1;
+        done++;
+      }
+    }
+    return done;
+  }
+}
+
+/** HTTP load: keep-alive ping-pong per connection, or one connection per request. Bounded in time. */
+async function runHttpLoad(port: number, mode: Mode, seconds: number): Promise<LoadResult> {
+  const path = mode.messageSize >= MiB ? '/big' : '/small';
+  const req = Buffer.from(`GET ${path} HTTP/1.1\r\nhost: bench\r\n${mode.newConn === true ? 'connection: close\r\n' : ''}\r\n`);
+  const hist = createHistogram();
+  let requests = 0;
+  const run = { stopping: false };
+  const live = new Set<net.Socket>();
+  const workers: Promise<void>[] = [];
+  const worker = async (): Promise<void> => {
+    while (!run.stopping) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
+        live.add(s);
+        const rr = new RespReader();
+        let t0 = process.hrtime.bigint();
+        const send = (): void => {
+          t0 = process.hrtime.bigint();
+          s.write(req);
+        };
+        s.on('connect', send);
+        s.on('data', (d: Buffer) => {
+          if (rr.feed(d) === 0) return;
+          requests++;
+          const dt = Number(process.hrtime.bigint() - t0);
+          hist.record(dt > 0 ? dt : 1);
+          if (run.stopping || mode.newConn === true) {
+            s.destroy();
+            return;
+          }
+          send();
+        });
+        s.on('error', () => {});
+        s.on('close', () => {
+          live.delete(s);
+          resolve();
+        });
+      });
+    }
+  };
+  const start = performance.now();
+  // With newConn, latency includes the connection setup (t0 is taken on connect).
+  for (let i = 0; i < mode.connections; i++) workers.push(worker());
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  run.stopping = true;
+  const elapsed = (performance.now() - start) / 1000;
+  const counted = requests;
+  await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, 2000))]);
+  for (const s of live) s.destroy();
+  return { requests: counted, seconds: elapsed, p99us: hist.percentile(99) / 1000 };
 }
 
 interface LoadResult {
@@ -226,6 +378,7 @@ interface Running {
   readonly name: ProxyName;
   readonly pid: number;
   readonly port: number;
+  readonly httpPort: number;
   stop(): Promise<void>;
 }
 
@@ -271,8 +424,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-async function startHaproxy(dir: string, backendPorts: number[], core: number | undefined): Promise<Running> {
+async function startHaproxy(dir: string, backendPorts: number[], httpPorts: number[], core: number | undefined): Promise<Running> {
   const port = await freePort();
+  const httpPort = await freePort();
   const cfg = [
     'global',
     '  nbthread 1',
@@ -286,6 +440,13 @@ async function startHaproxy(dir: string, backendPorts: number[], core: number | 
     `  bind 127.0.0.1:${port}`,
     '  balance roundrobin',
     ...backendPorts.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`),
+    'listen l7',
+    '  mode http',
+    `  bind 127.0.0.1:${httpPort}`,
+    '  balance roundrobin',
+    '  timeout http-request 10s',
+    '  timeout http-keep-alive 10s',
+    ...httpPorts.map((p, i) => `  server h${i + 1} 127.0.0.1:${p}`),
     '',
   ].join('\n');
   const file = join(dir, 'haproxy.cfg');
@@ -302,12 +463,17 @@ async function startHaproxy(dir: string, backendPorts: number[], core: number | 
     await stopChild(child);
     throw new Error(`haproxy did not start: ${stderr}`, { cause: err });
   }
-  return { name: 'haproxy', pid: child.pid ?? 0, port, stop: () => stopChild(child) };
+  await waitListening(httpPort, 5000);
+  return { name: 'haproxy', pid: child.pid ?? 0, port, httpPort, stop: () => stopChild(child) };
 }
 
-async function startLb(backendPorts: number[], core: number | undefined): Promise<Running> {
+async function startLb(backendPorts: number[], httpPorts: number[], core: number | undefined): Promise<Running> {
   const port = await freePort();
-  const child = pinned(core, process.execPath, [SELF, '--serve-l4', String(port), backendPorts.join(',')]);
+  const httpPort = await freePort();
+  const flags = (process.env.LB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const prof = process.env.LB_CPU_PROF;
+  if (prof !== undefined && prof !== '') flags.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
+  const child = pinned(core, process.execPath, [...flags, SELF, '--serve-l4', String(port), backendPorts.join(','), '--http-port', String(httpPort), httpPorts.join(',')]);
   child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`lb runner exited with ${code}`)));
@@ -315,7 +481,7 @@ async function startLb(backendPorts: number[], core: number | undefined): Promis
       if (d.toString().includes('ready')) resolve();
     });
   });
-  return { name: 'lb', pid: child.pid ?? 0, port, stop: () => stopChild(child) };
+  return { name: 'lb', pid: child.pid ?? 0, port, httpPort, stop: () => stopChild(child) };
 }
 
 function cpuTicks(pid: number): number {
@@ -332,7 +498,7 @@ function rssMiB(pid: number): number {
 
 async function measure(p: Running, mode: Mode, seconds: number, round: number): Promise<RoundResult> {
   const c0 = cpuTicks(p.pid);
-  const load = await runL4Load(p.port, mode, seconds);
+  const load = mode.kind === 'http' ? await runHttpLoad(p.httpPort, mode, seconds) : await runL4Load(p.port, mode, seconds);
   const c1 = cpuTicks(p.pid);
   const rss = rssMiB(p.pid);
   const cpuUs = (c1 - c0) * TICK_US;
@@ -389,13 +555,17 @@ export async function benchL4(opts: BenchOptions = {}): Promise<BenchResult> {
   pin(loadCore);
   const dir = mkdtempSync(join(tmpdir(), 'lb-bench-'));
   const backends = await startEchoBackends(3);
+  const httpBackends = await startHttpBackends(3);
   const running: Running[] = [];
   const results: RoundResult[] = [];
   try {
-    running.push(await startHaproxy(dir, backends.ports, proxyCore));
-    running.push(await startLb(backends.ports, proxyCore));
+    running.push(await startHaproxy(dir, backends.ports, httpBackends.ports, proxyCore));
+    running.push(await startLb(backends.ports, httpBackends.ports, proxyCore));
     for (const mode of modes) {
-      for (const p of running) await runL4Load(p.port, mode, warmup);
+      for (const p of running) {
+        if (mode.kind === 'http') await runHttpLoad(p.httpPort, mode, warmup);
+        else await runL4Load(p.port, mode, warmup);
+      }
       for (let r = 0; r < rounds; r++) {
         for (const p of running) {
           const res = await measure(p, mode, seconds, r);
@@ -410,6 +580,7 @@ export async function benchL4(opts: BenchOptions = {}): Promise<BenchResult> {
   } finally {
     for (const p of running) await p.stop();
     await backends.close();
+    await httpBackends.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const summary: ModeSummary[] = modes.map((m) => {
@@ -449,7 +620,9 @@ function argValue(name: string): string | undefined {
 if (process.argv[1] === SELF) {
   const serve = argValue('--serve-l4');
   if (serve !== undefined) {
-    await serveL4(Number(serve), (process.argv[process.argv.indexOf('--serve-l4') + 2] ?? '').split(',').map(Number));
+    const hp = argValue('--http-port');
+    const hports = hp === undefined ? [] : (process.argv[process.argv.indexOf('--http-port') + 2] ?? '').split(',').map(Number);
+    await serveL4(Number(serve), (process.argv[process.argv.indexOf('--serve-l4') + 2] ?? '').split(',').map(Number), Number(hp ?? 0), hports);
   } else {
     const res = await benchL4({
       seconds: Number(argValue('--seconds') ?? 5),

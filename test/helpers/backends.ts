@@ -153,3 +153,98 @@ export async function blackholeServer(): Promise<TestBackend & { readonly filler
     },
   };
 }
+
+/** One request as seen by scriptedHttpServer (bodies are decoded: Content-Length or chunked). */
+export interface SeenRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly version: string;
+  /** Header lines in order, names lowercased. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly head: string;
+  readonly body: Buffer;
+  /** Index of the backend connection (1-based) and of the request on it (1-based). */
+  readonly conn: number;
+  readonly seq: number;
+}
+
+/** What a handler returns: bytes to write, or an action: close (destroy without answering), hold (the handler took the socket). */
+export type HttpAnswer = string | Buffer | { readonly action: 'close' | 'hold' };
+
+export interface ScriptedHttpServer extends TestBackend {
+  readonly requests: SeenRequest[];
+}
+
+/**
+ * A keep-alive HTTP/1.1 backend written on raw sockets, independent of lb's parser: it frames
+ * requests by Content-Length or chunked coding (simple decoder), records them, and writes what
+ * `answer` returns. Pipelined requests are answered in order.
+ */
+export async function scriptedHttpServer(answer: (req: SeenRequest, sock: net.Socket) => HttpAnswer): Promise<ScriptedHttpServer> {
+  const requests: SeenRequest[] = [];
+  const b = new Backend((sock, self) => {
+    const conn = self.connections;
+    let seq = 0;
+    let buf = Buffer.alloc(0);
+    let held = false;
+    sock.on('data', (d: Buffer) => {
+      if (held) return;
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const he = buf.indexOf('\r\n\r\n');
+        if (he < 0) return;
+        const head = buf.subarray(0, he).toString('latin1');
+        const lines = head.split('\r\n');
+        const [method = '', target = '', version = ''] = (lines[0] ?? '').split(' ');
+        const headers = lines.slice(1).map((l): [string, string] => {
+          const c = l.indexOf(':');
+          return [l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim()];
+        });
+        const get = (n: string): string | undefined => headers.find((h) => h[0] === n)?.[1];
+        let p = he + 4;
+        let body: Buffer;
+        if (get('transfer-encoding')?.toLowerCase() === 'chunked') {
+          const parts: Buffer[] = [];
+          for (;;) {
+            const le = buf.indexOf('\r\n', p);
+            if (le < 0) return;
+            const size = parseInt(buf.subarray(p, le).toString('latin1'), 16);
+            if (size === 0) {
+              const te = buf.indexOf('\r\n\r\n', le);
+              if (te < 0) return;
+              p = te + 4;
+              break;
+            }
+            if (buf.length < le + 2 + size + 2) return;
+            parts.push(buf.subarray(le + 2, le + 2 + size));
+            p = le + 2 + size + 2;
+          }
+          body = Buffer.concat(parts);
+        } else {
+          const cl = Number(get('content-length') ?? 0);
+          if (buf.length < p + cl) return;
+          body = buf.subarray(p, p + cl);
+          p += cl;
+        }
+        buf = buf.subarray(p);
+        const req: SeenRequest = { method, target, version, headers, head, body: Buffer.from(body), conn, seq: ++seq };
+        requests.push(req);
+        const a = answer(req, sock);
+        if (typeof a === 'object' && !Buffer.isBuffer(a)) {
+          if (a.action === 'close') sock.destroy();
+          else held = true;
+          return;
+        }
+        sock.write(a);
+      }
+    });
+    sock.on('end', () => sock.end());
+  });
+  await b.listen();
+  return Object.assign(b, { requests });
+}
+
+/** A 200 response with `body` and a content-length (and extra header lines, CRLF-terminated). */
+export function okResponse(body: string, extra = ''): string {
+  return `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+}

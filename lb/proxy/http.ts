@@ -1,0 +1,1358 @@
+// L7 (`mode http`) data path: one HttpSession per client connection, ServerConns pooled per server.
+//
+//   client bytes ─► RequestHead.feed ─► hooks (fe, use_backend, be) ─► forwardfor ─► pick server
+//     ─► attached / pooled idle connection, or connect (retries, redispatch, queue as tcp.ts)
+//     ─► one write of the head (original bytes when unchanged) ─► body forwarded by its framing
+//   server bytes ─► ResponseHead.feed ─► 1xx forwarded / 101 → tunnel ─► hooks (be, fe)
+//     ─► Connection header fixed for the client ─► one write of head (+ body bytes of the chunk)
+//   end of response ─► server connection kept (then pooled) if reusable ─► next request
+//
+// Hot-path rules (DESIGN.md "The hot path", issue 5): no node:http, no per-request closures,
+// promises, listeners or streams. Every socket event goes to a module-level handler that finds its
+// session through a symbol on the socket; the session object is also the rules' transaction view;
+// parsers, body trackers and timers are created once per connection and reused for every request.
+// In the common case (head unchanged, head and body in one chunk) a message crosses the proxy as
+// ONE write of a view of the chunk it arrived in.
+//
+// HAProxy 2.6 behaviours reproduced here (each measured against Debian's haproxy, see the tests):
+// - client side `option http-keep-alive` (the default): the client connection stays open unless
+//   the request says close (or is HTTP/1.0 without keep-alive) or the response has no length.
+//   A server's `Connection: close` closes the server connection only; it is removed from the
+//   response. The client gets `connection: close` when we close (HTTP/1.1 response), and
+//   `connection: keep-alive` when an HTTP/1.0 client is kept alive.
+// - server side: always keep-alive; close/keep-alive tokens of the request's Connection header are
+//   removed, an HTTP/1.0 request gets `connection: keep-alive`.
+// - `http-reuse safe`: a session's first request never goes to another session's idle
+//   connection; later ones may (aggressive/always: any request; never: no sharing).
+// - errors: 400 (bad request) and 408 (`timeout http-request`, also for a connection that sends
+//   nothing) are sent in raw form and close; 502/503/504 and rule answers go through the engine
+//   form and keep the client connection open when possible (see http-errors.ts).
+// - a request waiting for its response keeps going when the client half-closes (no abortonclose).
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterConnectFailure, type ConnectFailure } from './connect.ts';
+import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
+import type { HttpHooks, HttpTxn } from './http-hooks.ts';
+import { IdlePool, type Poolable } from './http-pool.ts';
+import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse } from './http1/index.ts';
+import type { QueueEntry, QueueWaiter } from './queue.ts';
+import { bumpSessions, hasFreeSlot, type Backend, type Counters, type Frontend, type RuntimeServer } from './types.ts';
+
+const kSession = Symbol('lb.http.session');
+const kConn = Symbol('lb.http.conn');
+const kPool = Symbol('lb.http.pool');
+type ClientSock = net.Socket & { [kSession]?: HttpSession | undefined };
+type ServerSock = net.Socket & { [kConn]?: ServerConn | undefined };
+type PooledServer = RuntimeServer & { [kPool]?: IdlePool<ServerConn> };
+
+/** Default idle connections kept per server (HAProxy bounds by estimated need; we bound by count). */
+export const DEFAULT_POOL_MAX_CONN = 100;
+/** HAProxy's default `pool-purge-delay`. */
+export const DEFAULT_POOL_PURGE_DELAY = 5000;
+
+// Request side.
+const RQ_HEAD = 0; // reading a request head (or idle between requests)
+const RQ_PENDING = 1; // head parsed; routing, queued or connecting; client paused, rest stashed
+const RQ_BODY = 2; // forwarding the request body
+const RQ_DONE = 3; // request forwarded; waiting for the response to end
+const RQ_TUNNEL = 4; // after 101: raw bytes both ways
+const RQ_CLOSED = 5; // closing: nothing more is processed
+
+// Response side.
+const RS_NONE = 0;
+const RS_HEAD = 1;
+const RS_BODY = 2;
+
+// Server selection sub-states (RQ_PENDING).
+const AS_NONE = 0;
+const AS_QUEUED = 1;
+const AS_CONNECTING = 2;
+const AS_TURNAROUND = 3;
+
+// Session timer purposes.
+const T_NONE = 0;
+const T_REQUEST = 1; // timeout http-request: the head must be complete
+const T_KEEPALIVE = 2; // timeout http-keep-alive: idle between requests
+const T_QUEUE = 3;
+const T_TURNAROUND = 4;
+
+// Hook verdicts.
+const V_NONE = 0;
+const V_DENY = 1;
+const V_LOCAL = 2;
+
+const IDEMPOTENT = new Uint8Array(10);
+IDEMPOTENT[Method.GET] = 1;
+IDEMPOTENT[Method.HEAD] = 1;
+IDEMPOTENT[Method.PUT] = 1;
+IDEMPOTENT[Method.DELETE] = 1;
+IDEMPOTENT[Method.OPTIONS] = 1;
+IDEMPOTENT[Method.TRACE] = 1;
+
+// Parsers are recycled between connections (a new-connection-per-request load would otherwise
+// allocate two parsers, their field tables and trackers per request).
+const freeRequests: RequestHead[] = [];
+const freeResponses: ResponseHead[] = [];
+const FREE_MAX = 256;
+
+/**
+ * Takes over an accepted client socket (paused, as the listener hands it) for http frontend `fe`.
+ * A tls.TLSSocket is accepted as well: it sets ssl_fc and ssl_fc_sni. The socket is destroyed
+ * when the session ends.
+ */
+export function handleHttpConnection(client: net.Socket, fe: Frontend): void {
+  const s = new HttpSession(client, fe);
+  s.start();
+}
+
+/** Closes the idle pooled connections of these servers (stop, reload). */
+export function closeIdleConnections(servers: readonly RuntimeServer[]): void {
+  for (const s of servers) {
+    const p: PooledServer = s;
+    p[kPool]?.closeAll();
+  }
+}
+
+/** Idle pooled connections of a server (tests, stats). */
+export function idleConnectionCount(srv: RuntimeServer): number {
+  const p: PooledServer = srv;
+  return p[kPool]?.size ?? 0;
+}
+
+function poolOf(srv: RuntimeServer, be: Backend): IdlePool<ServerConn> {
+  const p: PooledServer = srv;
+  let pool = p[kPool];
+  if (pool === undefined) {
+    pool = new IdlePool(be.http?.poolMaxConn ?? DEFAULT_POOL_MAX_CONN, be.http?.poolPurgeDelay ?? DEFAULT_POOL_PURGE_DELAY);
+    p[kPool] = pool;
+  }
+  return pool;
+}
+
+/**
+ * A predicate for `option forwardfor except NET`: IPv4 `a.b.c.d[/n]` or IPv6 `x::y[/n]`. An IPv4
+ * network also matches IPv4-mapped IPv6 sources (::ffff:a.b.c.d), as HAProxy compares them.
+ */
+export function cidrPredicate(cidr: string): (src: string) => boolean {
+  const slash = cidr.indexOf('/');
+  const addr = slash < 0 ? cidr : cidr.slice(0, slash);
+  const v4 = net.isIPv4(addr);
+  if (!v4 && !net.isIPv6(addr)) throw new RangeError(`invalid network ${cidr}`);
+  const max = v4 ? 32 : 128;
+  const bits = slash < 0 ? max : Number(cidr.slice(slash + 1));
+  if (!Number.isInteger(bits) || bits < 0 || bits > max) throw new RangeError(`invalid prefix length in ${cidr}`);
+  const list = new net.BlockList();
+  list.addSubnet(addr, bits, v4 ? 'ipv4' : 'ipv6');
+  return (src: string): boolean => {
+    if (net.isIPv4(src)) return list.check(src, 'ipv4');
+    if (v4 && src.toLowerCase().startsWith('::ffff:') && net.isIPv4(src.slice(7))) return list.check(src.slice(7), 'ipv4');
+    return net.isIPv6(src) && list.check(src, 'ipv6');
+  };
+}
+
+/** One connection to a server; outlives sessions while it sits in the idle pool. */
+class ServerConn implements Poolable<ServerConn> {
+  readonly sock: ServerSock;
+  readonly srv: RuntimeServer;
+  readonly be: Backend;
+  readonly resp: ResponseHead;
+  session: HttpSession | null;
+  connecting = true;
+  /** Responses completed on this connection. */
+  uses = 0;
+  poolPrev: ServerConn | null = null;
+  poolNext: ServerConn | null = null;
+  pool: IdlePool<ServerConn> | null = null;
+  idleSince = 0;
+
+  constructor(srv: RuntimeServer, be: Backend, session: HttpSession) {
+    this.srv = srv;
+    this.be = be;
+    this.session = session;
+    this.resp = freeResponses.pop() ?? new ResponseHead();
+    const s: ServerSock = net.connect({ host: srv.host, port: srv.port, allowHalfOpen: true, noDelay: true });
+    s[kConn] = this;
+    this.sock = s;
+    s.on('error', onServerError);
+    s.on('close', onServerClose);
+    s.on('timeout', onServerTimeout);
+    s.on('connect', onServerConnect);
+    s.on('data', onServerData);
+    s.on('end', onServerEnd);
+    s.on('drain', onServerDrain);
+    if (be.timeouts.connect > 0) s.setTimeout(be.timeouts.connect);
+  }
+
+  destroy(): void {
+    this.session = null;
+    if (this.pool !== null) this.pool.remove(this);
+    if (!this.sock.destroyed) this.sock.destroy();
+  }
+}
+
+class HttpSession implements HttpTxn, QueueWaiter {
+  readonly client: ClientSock;
+  readonly fe: Frontend;
+  readonly req: RequestHead;
+  readonly src: string;
+  readonly srcPort: number;
+  readonly dst: string;
+  readonly dstPort: number;
+  readonly hello = undefined;
+  readonly sslFc: boolean;
+  readonly sni: string | undefined;
+
+  rq = RQ_HEAD;
+  rs = RS_NONE;
+  as = AS_NONE;
+  be: Backend | undefined = undefined;
+  srv: RuntimeServer | undefined = undefined;
+  conn: ServerConn | null = null;
+  /** Requests completed on this connection (http-reuse safe: the first one never shares). */
+  requests = 0;
+  /** Bytes of the current request head seen (0 = idle between requests). */
+  headStarted = false;
+  /** Client bytes not processed yet (pipelined request, or body while connecting). */
+  stash: Buffer | null = null;
+  /** The request head as sent to the server (kept until the first response byte, for a retry). */
+  reqOut: Buffer | null = null;
+  reqLen = new LengthCounter();
+  reqChunks: ChunkedDecoder | null = null;
+  respLen = new LengthCounter();
+  respChunks: ChunkedDecoder | null = null;
+  respStarted = false;
+  clientKeepAlive = true;
+  clientEnded = false;
+  reuseRetried = false;
+  failures = 0;
+  queueEntry: QueueEntry | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  timerMs = 0;
+  timerKind = T_NONE;
+  // Transaction view.
+  verdict = V_NONE;
+  verdictStatus = 0;
+  verdictPage: ErrorPage | undefined = undefined;
+  chosen: Backend | undefined = undefined;
+  inFrontendRules = false;
+  inResponse = false;
+
+  constructor(client: net.Socket, fe: Frontend) {
+    this.client = client;
+    this.fe = fe;
+    this.req = freeRequests.pop() ?? new RequestHead();
+    this.src = client.remoteAddress ?? '';
+    this.srcPort = client.remotePort ?? 0;
+    this.dst = client.localAddress ?? '';
+    this.dstPort = client.localPort ?? 0;
+    this.sslFc = client instanceof tls.TLSSocket;
+    const name = client instanceof tls.TLSSocket ? client.servername : undefined;
+    this.sni = typeof name === 'string' ? name : undefined;
+  }
+
+  start(): void {
+    const c = this.client;
+    c[kSession] = this;
+    c.setNoDelay(true);
+    c.on('error', onClientError);
+    c.on('close', onClientClose);
+    c.on('timeout', onClientTimeout);
+    c.on('data', onClientData);
+    c.on('end', onClientEnd);
+    c.on('drain', onClientDrain);
+    const t = this.fe.timeouts;
+    if (t.client > 0) c.setTimeout(t.client);
+    // haproxy 2.6 answers 408 to a connection that sends nothing within timeout http-request.
+    this.arm(T_REQUEST, t.httpRequest);
+    c.resume();
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  arm(kind: number, ms: number): void {
+    if (ms <= 0) {
+      this.timerKind = T_NONE;
+      return;
+    }
+    this.timerKind = kind;
+    if (this.timer !== undefined && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timerMs = ms;
+    this.timer = setTimeout(onSessionTimer, ms, this);
+  }
+
+  timerFired(): void {
+    const k = this.timerKind;
+    this.timerKind = T_NONE;
+    if (k === T_REQUEST) {
+      if (this.rq !== RQ_HEAD) return;
+      this.fe.counters.reqErrors++;
+      this.rawErrorAndClose(408);
+    } else if (k === T_KEEPALIVE) {
+      if (this.rq === RQ_HEAD && !this.headStarted) this.destroy();
+    } else if (k === T_QUEUE) {
+      if (this.as !== AS_QUEUED) return;
+      this.leaveQueue();
+      this.be!.counters.queueTimeouts++;
+      this.localError(503);
+    } else if (k === T_TURNAROUND) {
+      if (this.as === AS_TURNAROUND) this.connectNew(this.srv!);
+    }
+  }
+
+  // ---------------------------------------------------------------- client bytes
+
+  /** Processes client bytes chunk[off..] according to the request state. */
+  onClientBytes(chunk: Buffer, off: number): void {
+    for (;;) {
+      const rq = this.rq;
+      if (rq === RQ_HEAD) {
+        const r = this.req.feed(chunk, off);
+        if (r === 0) {
+          if (!this.headStarted) {
+            this.headStarted = true;
+            this.arm(T_REQUEST, this.fe.timeouts.httpRequest);
+          }
+          return;
+        }
+        if (r < 0) {
+          this.fe.counters.reqErrors++;
+          this.rawErrorAndClose(h1ErrorInfo(r).status);
+          return;
+        }
+        this.timerKind = T_NONE;
+        this.headStarted = false;
+        off += r;
+        if (!this.onRequestHead(chunk, off)) return;
+        // A local answer kept the connection: go on with the rest of the chunk.
+        if (off >= chunk.length) return;
+        continue;
+      }
+      if (rq === RQ_BODY) {
+        this.forwardRequestBody(chunk, off);
+        return;
+      }
+      if (rq === RQ_TUNNEL) {
+        this.countIn(chunk.length - off);
+        if (!this.conn!.sock.write(off === 0 ? chunk : chunk.subarray(off))) this.client.pause();
+        return;
+      }
+      if (rq === RQ_CLOSED) return;
+      // RQ_PENDING / RQ_DONE: the next pipelined request (or early body) waits in the stash.
+      this.stashBytes(chunk, off);
+      return;
+    }
+  }
+
+  stashBytes(chunk: Buffer, off: number): void {
+    const part = off === 0 ? chunk : chunk.subarray(off);
+    this.stash = this.stash === null ? part : Buffer.concat([this.stash, part]);
+    this.client.pause();
+  }
+
+  /**
+   * A request head is complete; chunk[rest..] follows it. Runs the rules and routes. Returns true
+   * when the request was answered locally and the connection stays open for the next one.
+   */
+  onRequestHead(chunk: Buffer, rest: number): boolean {
+    const fe = this.fe;
+    fe.counters.reqTotal++;
+    this.verdict = V_NONE;
+    this.chosen = undefined;
+    this.inResponse = false;
+    this.be = undefined;
+    this.reuseRetried = false;
+    this.failures = 0;
+    const feHooks = fe.http?.hooks;
+    if (feHooks?.onRequest !== undefined) {
+      this.inFrontendRules = true;
+      const ok = this.runHook(feHooks, fe.counters);
+      this.inFrontendRules = false;
+      if (!ok) return this.answerLocally();
+    }
+    const be = this.chosen ?? fe.selectBackend(this);
+    if (be === undefined) {
+      this.verdict = V_DENY;
+      this.verdictStatus = 503;
+      return this.answerLocally();
+    }
+    this.be = be;
+    be.counters.reqTotal++;
+    bumpSessions(be.counters);
+    const beHooks = be.http?.hooks;
+    if (beHooks?.onRequest !== undefined && !this.runHook(beHooks, be.counters)) {
+      return this.answerLocally();
+    }
+    this.prepareRequestHead();
+    this.rq = RQ_PENDING;
+    this.rs = RS_NONE;
+    if (rest < chunk.length) this.stash = rest === 0 ? chunk : chunk.subarray(rest);
+    this.assign(false);
+    return false;
+  }
+
+  /** Calls a hook; false when it decided (deny/redirect/respond) or threw (→ 500). */
+  runHook(hooks: HttpHooks, counters: Counters): boolean {
+    try {
+      hooks.onRequest?.(this);
+    } catch {
+      this.verdict = V_DENY;
+      this.verdictStatus = 500;
+      return false;
+    }
+    if (this.verdict === V_NONE) return true;
+    if (this.verdict === V_DENY && this.verdictStatus !== 500) {
+      this.fe.counters.deniedReq++;
+      if (counters !== this.fe.counters) counters.deniedReq++;
+    }
+    return false;
+  }
+
+  /** Connection header and forwardfor for the server side. Edits only when needed. */
+  prepareRequestHead(): void {
+    const req = this.req;
+    if (req.connClose || req.connKeepAlive) dropConnectionTokens(req);
+    if (req.version === 10) req.add('connection', 'keep-alive');
+    const ff = this.be!.http?.forwardFor ?? this.fe.http?.forwardFor;
+    if (ff !== undefined) {
+      const src = this.src;
+      const ex1 = this.be!.http?.forwardFor?.except;
+      const ex2 = this.fe.http?.forwardFor?.except;
+      if (!(ex1 !== undefined && ex1(src)) && !(ex2 !== undefined && ex2(src))) {
+        if (!ff.ifNone || req.indexOf(ff.header.toLowerCase()) < 0) req.add(ff.header, src);
+      }
+    }
+  }
+
+  /**
+   * Sends the rule's answer (deny, redirect, return, or an error before routing). Returns true when
+   * the client connection stays open: only when the request has no body to skip.
+   */
+  answerLocally(): boolean {
+    const page = this.verdict === V_LOCAL ? this.verdictPage! : errorPage(this.verdictStatus, this.pages());
+    const req = this.req;
+    const ka = page.keepAlive(req.keepAlive && req.bodyKind === Body.NONE && !req.upgrade && !this.clientEnded);
+    this.countStatus(page.status, undefined);
+    this.releaseBackend();
+    this.client.write(page.bytes(ka, req.version));
+    if (!ka) {
+      this.closeClient();
+      return false;
+    }
+    this.requests++;
+    this.rq = RQ_HEAD;
+    this.arm(T_KEEPALIVE, this.keepAliveMs());
+    return true;
+  }
+
+  pages(): ErrorPages | undefined {
+    return this.be?.http?.errorPages ?? this.fe.http?.errorPages;
+  }
+
+  keepAliveMs(): number {
+    const t = this.fe.timeouts;
+    return t.httpKeepAlive > 0 ? t.httpKeepAlive : t.httpRequest;
+  }
+
+  // ---------------------------------------------------------------- server selection
+
+  assign(retry: boolean): void {
+    const be = this.be!;
+    if (!be.picker.hasUsable()) {
+      be.counters.noServer++;
+      this.localError(503);
+      return;
+    }
+    const key = be.http?.hashKey?.(this) ?? this.src;
+    const srv = be.queue.length > 0 && !retry ? undefined : be.picker.pick(key);
+    if (srv === undefined || !hasFreeSlot(srv)) {
+      this.enqueue();
+      return;
+    }
+    this.take(srv);
+    this.useServer(srv);
+  }
+
+  enqueue(): void {
+    const be = this.be!;
+    this.as = AS_QUEUED;
+    this.queueEntry = be.queue.push(this);
+    be.counters.queueCur++;
+    if (be.counters.queueCur > be.counters.queueMax) be.counters.queueMax = be.counters.queueCur;
+    this.arm(T_QUEUE, be.timeouts.queue);
+  }
+
+  leaveQueue(): void {
+    if (this.queueEntry !== undefined) {
+      this.be!.queue.remove(this.queueEntry);
+      this.queueEntry = undefined;
+      this.be!.counters.queueCur--;
+    }
+    this.as = AS_NONE;
+    if (this.timerKind === T_QUEUE) this.timerKind = T_NONE;
+  }
+
+  dequeued(): void {
+    this.queueEntry = undefined;
+    this.be!.counters.queueCur--;
+    this.as = AS_NONE;
+    if (this.timerKind === T_QUEUE) this.timerKind = T_NONE;
+    this.assign(true);
+  }
+
+  take(srv: RuntimeServer): void {
+    this.srv = srv;
+    bumpSessions(srv.counters);
+    srv.counters.reqTotal++;
+    this.be!.picker.taken(srv);
+  }
+
+  releaseServer(): void {
+    const srv = this.srv;
+    if (srv === undefined) return;
+    this.srv = undefined;
+    const be = this.be!;
+    srv.counters.sessCur--;
+    be.picker.released(srv);
+    if (be.queue.length > 0) be.queue.shift()?.dequeued();
+  }
+
+  /** Ends the request's hold on the backend (be.sessCur) and server slot. */
+  releaseBackend(): void {
+    this.releaseServer();
+    const be = this.be;
+    if (be !== undefined) {
+      be.counters.sessCur--;
+      this.be = undefined;
+    }
+  }
+
+  /** Whether this request may use another session's idle connection (`http-reuse`). */
+  canTakeFromPool(): boolean {
+    const mode = this.be!.http?.reuse ?? 'safe';
+    if (mode === 'never') return false;
+    if (mode === 'safe') return this.requests > 0;
+    return true;
+  }
+
+  /** Finds a connection to srv: our own idle one, a pooled one, or a new one. */
+  useServer(srv: RuntimeServer): void {
+    const own = this.conn;
+    if (own !== null) {
+      if (own.srv === srv && !own.sock.destroyed && !own.sock.readableEnded) {
+        this.sendRequest();
+        return;
+      }
+      this.conn = null;
+      this.parkConn(own);
+    }
+    if (this.canTakeFromPool()) {
+      const pooled = poolOf(srv, this.be!).take();
+      if (pooled !== undefined) {
+        pooled.session = this;
+        this.conn = pooled;
+        this.sendRequest();
+        return;
+      }
+    }
+    this.connectNew(srv);
+  }
+
+  /** An idle connection this session no longer needs: to the pool, or closed. */
+  parkConn(c: ServerConn): void {
+    c.session = null;
+    if ((c.be.http?.reuse ?? 'safe') === 'never' || c.sock.destroyed || c.sock.readableEnded) {
+      c.destroy();
+      return;
+    }
+    if (!poolOf(c.srv, c.be).put(c, performance.now())) c.destroy();
+  }
+
+  connectNew(srv: RuntimeServer): void {
+    this.as = AS_CONNECTING;
+    this.conn = new ServerConn(srv, this.be!, this);
+  }
+
+  connected(c: ServerConn): void {
+    c.connecting = false;
+    const t = this.be!.timeouts;
+    // timeout server stays on the socket for its whole life: it only fires after that much
+    // inactivity, which for an idle connection simply closes it.
+    c.sock.setTimeout(t.server);
+    this.as = AS_NONE;
+    this.sendRequest();
+  }
+
+  connectFailed(kind: ConnectFailure): void {
+    const be = this.be!;
+    const old = this.conn;
+    this.conn = null;
+    if (old !== null) old.destroy();
+    this.failures++;
+    const d = afterConnectFailure(be, this.failures, kind, be.servers.length);
+    const prev = this.srv!;
+    if (d.action === 'give-up') {
+      be.counters.connectErrors++;
+      prev.counters.connectErrors++;
+      this.localError(503);
+      return;
+    }
+    if (d.redispatch) {
+      this.releaseServer();
+      if (!be.picker.hasUsable()) {
+        be.counters.noServer++;
+        this.localError(503);
+        return;
+      }
+      const next = be.picker.pick(be.http?.hashKey?.(this) ?? this.src, prev);
+      if (next === undefined || !hasFreeSlot(next)) {
+        be.counters.redispatches++;
+        prev.counters.redispatches++;
+        this.enqueue();
+        return;
+      }
+      if (next === prev) {
+        be.counters.retries++;
+        prev.counters.retries++;
+      } else {
+        be.counters.redispatches++;
+        prev.counters.redispatches++;
+      }
+      this.take(next);
+      this.connectNew(next);
+      return;
+    }
+    be.counters.retries++;
+    prev.counters.retries++;
+    if (d.delay > 0) {
+      this.as = AS_TURNAROUND;
+      this.arm(T_TURNAROUND, d.delay);
+    } else {
+      this.connectNew(prev);
+    }
+  }
+
+  // ---------------------------------------------------------------- request forwarding
+
+  /** The connection is ready: write the head, then whatever body bytes are stashed. */
+  sendRequest(): void {
+    const c = this.conn!;
+    const req = this.req;
+    c.resp.expect(req.isHead, req.upgrade);
+    this.rs = RS_HEAD;
+    this.respStarted = false;
+    const head = serializeRequest(req);
+    this.reqOut = head;
+    const stash = this.stash;
+    this.stash = null;
+    this.countIn(head.length);
+    if (req.bodyKind === Body.NONE) {
+      c.sock.write(head);
+      this.requestDone(stash, 0);
+      return;
+    }
+    if (req.bodyKind === Body.LENGTH) this.reqLen.reset(req.contentLength);
+    else (this.reqChunks ??= new ChunkedDecoder()).reset();
+    this.rq = RQ_BODY;
+    if (stash === null) {
+      c.sock.write(head);
+      this.client.resume();
+      return;
+    }
+    // Head and body bytes that are contiguous in the same chunk go out in one write.
+    const n = this.bodyPart(stash, 0);
+    if (n < 0) return;
+    if (head.buffer === stash.buffer && head.byteOffset + head.length === stash.byteOffset) {
+      c.sock.write(Buffer.from(stash.buffer, head.byteOffset, head.length + n));
+    } else {
+      c.sock.write(head);
+      if (n > 0) c.sock.write(n === stash.length ? stash : stash.subarray(0, n));
+    }
+    this.countIn(n);
+    this.afterBodyPart(stash, n);
+  }
+
+  /** How many bytes of chunk[off..] belong to the request body; < 0 after a framing error (handled). */
+  bodyPart(chunk: Buffer, off: number): number {
+    const avail = chunk.length - off;
+    if (this.req.bodyKind === Body.LENGTH) return this.reqLen.feed(avail);
+    const n = this.reqChunks!.feed(chunk, off);
+    if (n < 0) {
+      this.fe.counters.reqErrors++;
+      if (!this.respStarted) this.rawErrorAndClose(h1ErrorInfo(n).status);
+      else this.destroy();
+    }
+    return n;
+  }
+
+  bodyDone(): boolean {
+    return this.req.bodyKind === Body.LENGTH ? this.reqLen.remaining === 0 : this.reqChunks!.done;
+  }
+
+  /** After n body bytes of chunk (from off) were written: end of body → rest is the next request. */
+  afterBodyPart(chunk: Buffer, n: number, off = 0): void {
+    if (!this.bodyDone()) {
+      if (this.rq === RQ_BODY) this.client.resume();
+      return;
+    }
+    this.requestDone(chunk, off + n);
+  }
+
+  forwardRequestBody(chunk: Buffer, off: number): void {
+    const n = this.bodyPart(chunk, off);
+    if (n < 0) return;
+    const sock = this.conn!.sock;
+    this.countIn(n);
+    if (n > 0 && !sock.write(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n))) this.client.pause();
+    if (this.bodyDone()) this.requestDone(chunk, off + n);
+  }
+
+  /** The request is fully forwarded; chunk[off..] (if any) is the next pipelined request. */
+  requestDone(chunk: Buffer | null, off: number): void {
+    if (this.rq === RQ_CLOSED) return;
+    this.rq = RQ_DONE;
+    if (chunk !== null && off < chunk.length) this.stashBytes(chunk, off);
+    else if (this.client.isPaused()) this.client.resume();
+  }
+
+  // ---------------------------------------------------------------- response forwarding
+
+  onServerBytes(c: ServerConn, chunk: Buffer): void {
+    let off = 0;
+    const resp = c.resp;
+    for (;;) {
+      if (this.rs === RS_HEAD) {
+        this.respStarted = true;
+        const r = resp.feed(chunk, off);
+        if (r === 0) return;
+        if (r < 0) {
+          this.badResponse();
+          return;
+        }
+        const end = off + r;
+        if (resp.interim) {
+          this.countStatus(resp.status, c.srv);
+          const head = serializeResponse(resp);
+          this.countOut(head.length);
+          this.client.write(head);
+          off = end;
+          if (off >= chunk.length) return;
+          continue;
+        }
+        if (resp.switching) {
+          this.switchToTunnel(c, chunk, end);
+          return;
+        }
+        this.onResponseHead(c, chunk, end);
+        return;
+      }
+      if (this.rs === RS_BODY) {
+        this.forwardResponseBody(c, chunk, off);
+        return;
+      }
+      // Bytes after a complete response, or before any request: the connection is out of sync.
+      c.destroy();
+      if (this.conn === c) this.conn = null;
+      return;
+    }
+  }
+
+  /** A final response head is complete; chunk[rest..] follows it. */
+  onResponseHead(c: ServerConn, chunk: Buffer, rest: number): void {
+    const resp = c.resp;
+    const req = this.req;
+    this.reqOut = null;
+    this.inResponse = true;
+    this.verdict = V_NONE;
+    const beHooks = this.be!.http?.hooks;
+    const feHooks = this.fe.http?.hooks;
+    if (beHooks?.onResponse !== undefined) this.runResponseHook(beHooks);
+    if (this.verdict === V_NONE && feHooks?.onResponse !== undefined) this.runResponseHook(feHooks);
+    if (this.verdict !== V_NONE) {
+      // http-response deny (or a failing rule): the server connection cannot be reused mid-response.
+      this.dropConn(c);
+      this.localError(502);
+      return;
+    }
+    this.countStatus(resp.outStatus, c.srv);
+    // Client side mode: keep-alive unless the request closes, the body runs until close, the
+    // client already half-closed, or the request body is still on its way.
+    const ka = req.keepAlive && resp.bodyKind !== Body.UNTIL_CLOSE && !this.clientEnded && this.rq === RQ_DONE;
+    this.clientKeepAlive = ka;
+    if (resp.connClose || resp.connKeepAlive) dropConnectionTokens(resp);
+    if (!ka) {
+      if (resp.version === 11) resp.add('connection', 'close');
+    } else if (req.version === 10 || resp.version === 10) {
+      resp.add('connection', 'keep-alive');
+    }
+    const head = serializeResponse(resp);
+    const kind = resp.bodyKind;
+    if (kind === Body.NONE) {
+      this.countOut(head.length);
+      this.client.write(head);
+      this.responseDone(c, rest < chunk.length);
+      return;
+    }
+    if (kind === Body.LENGTH) this.respLen.reset(resp.contentLength);
+    else if (kind === Body.CHUNKED) (this.respChunks ??= new ChunkedDecoder()).reset();
+    this.rs = RS_BODY;
+    const n = this.respBodyPart(chunk, rest);
+    if (n < 0) return;
+    let ok: boolean;
+    if (n > 0 && head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset + rest) {
+      const whole = head.byteOffset === chunk.byteOffset && head.length + n === chunk.length;
+      ok = this.client.write(whole ? chunk : Buffer.from(chunk.buffer, head.byteOffset, head.length + n));
+    } else {
+      ok = this.client.write(head);
+      if (n > 0) ok = this.client.write(chunk.subarray(rest, rest + n));
+    }
+    this.countOut(head.length + n);
+    if (this.respBodyDone(kind)) {
+      this.responseDone(c, rest + n < chunk.length);
+      return;
+    }
+    if (!ok) c.sock.pause();
+  }
+
+  runResponseHook(hooks: HttpHooks): void {
+    try {
+      hooks.onResponse?.(this);
+    } catch {
+      this.verdict = V_DENY;
+      return;
+    }
+    if (this.verdict !== V_NONE) {
+      this.fe.counters.deniedResp++;
+      this.be!.counters.deniedResp++;
+    }
+  }
+
+  respBodyPart(chunk: Buffer, off: number): number {
+    const kind = this.conn!.resp.bodyKind;
+    if (kind === Body.LENGTH) return this.respLen.feed(chunk.length - off);
+    if (kind === Body.UNTIL_CLOSE) return chunk.length - off;
+    const n = this.respChunks!.feed(chunk, off);
+    if (n < 0) {
+      // Bad chunk from the server after the head went out: nothing sane to send, cut both.
+      this.be!.counters.respErrors++;
+      this.destroy();
+    }
+    return n;
+  }
+
+  respBodyDone(kind: number): boolean {
+    if (kind === Body.LENGTH) return this.respLen.remaining === 0;
+    if (kind === Body.CHUNKED) return this.respChunks!.done;
+    return false;
+  }
+
+  forwardResponseBody(c: ServerConn, chunk: Buffer, off: number): void {
+    const n = this.respBodyPart(chunk, off);
+    if (n < 0) return;
+    this.countOut(n);
+    const ok = n === 0 || this.client.write(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n));
+    if (this.respBodyDone(c.resp.bodyKind)) {
+      this.responseDone(c, off + n < chunk.length);
+      return;
+    }
+    if (!ok) c.sock.pause();
+  }
+
+  /** The response is complete. `extra`: the server sent bytes beyond it (connection unusable). */
+  responseDone(c: ServerConn, extra: boolean): void {
+    c.uses++;
+    this.rs = RS_NONE;
+    this.releaseBackend();
+    const reusable = !extra && c.resp.keepAlive && this.rq === RQ_DONE && !c.sock.destroyed && !c.sock.readableEnded;
+    if (!reusable) this.dropConn(c);
+    if (c.sock.isPaused()) c.sock.resume();
+    if (!this.clientKeepAlive || this.rq !== RQ_DONE) {
+      this.closeClient();
+      return;
+    }
+    this.requests++;
+    this.rq = RQ_HEAD;
+    this.arm(T_KEEPALIVE, this.keepAliveMs());
+    const st = this.stash;
+    if (st !== null) {
+      this.stash = null;
+      this.client.resume();
+      this.onClientBytes(st, 0);
+    } else if (this.client.isPaused()) {
+      this.client.resume();
+    }
+  }
+
+  dropConn(c: ServerConn): void {
+    if (this.conn === c) this.conn = null;
+    c.destroy();
+  }
+
+  /** The server sent something that is not a valid response (or denied by a rule): 502. */
+  badResponse(): void {
+    this.be!.counters.respErrors++;
+    if (this.srv !== undefined) this.srv.counters.respErrors++;
+    const c = this.conn;
+    if (c !== null) this.dropConn(c);
+    this.localError(502);
+  }
+
+  /** 101 Switching Protocols: forward the head, then both sockets become a raw tunnel. */
+  switchToTunnel(c: ServerConn, chunk: Buffer, rest: number): void {
+    this.countStatus(101, c.srv);
+    const head = serializeResponse(c.resp);
+    this.rq = RQ_TUNNEL;
+    this.rs = RS_NONE;
+    this.reqOut = null;
+    this.client.write(head);
+    this.countOut(head.length);
+    if (rest < chunk.length) {
+      this.countOut(chunk.length - rest);
+      this.client.write(chunk.subarray(rest));
+    }
+    const tunnel = this.be!.timeouts.tunnel;
+    if (tunnel > 0) {
+      this.client.setTimeout(tunnel);
+      c.sock.setTimeout(tunnel);
+    }
+    const st = this.stash;
+    this.stash = null;
+    if (st !== null) {
+      this.countIn(st.length);
+      c.sock.write(st);
+    }
+    if (this.clientEnded) c.sock.end();
+    this.client.resume();
+  }
+
+  // ---------------------------------------------------------------- errors and closing
+
+  /**
+   * An error produced by the proxy after the request was parsed (503, 502, 504...): the engine
+   * form of the page; the client connection stays open when the page and the request allow it.
+   */
+  localError(status: number): void {
+    const page = errorPage(status, this.pages());
+    const req = this.req;
+    const c = this.conn;
+    if (c !== null && this.rs !== RS_NONE) this.dropConn(c);
+    if (this.as === AS_QUEUED) this.leaveQueue();
+    this.as = AS_NONE;
+    this.rs = RS_NONE;
+    this.reqOut = null;
+    const complete = this.rq === RQ_DONE || (this.rq === RQ_PENDING && req.bodyKind === Body.NONE);
+    const ka = page.keepAlive(req.keepAlive && complete && !req.upgrade && !this.clientEnded);
+    this.countStatus(status, undefined);
+    this.releaseBackend();
+    this.client.write(page.bytes(ka, req.version));
+    if (!ka) {
+      this.closeClient();
+      return;
+    }
+    this.requests++;
+    this.rq = RQ_HEAD;
+    this.arm(T_KEEPALIVE, this.keepAliveMs());
+    const st = this.stash;
+    if (st !== null) {
+      this.stash = null;
+      this.client.resume();
+      this.onClientBytes(st, 0);
+    } else if (this.client.isPaused()) {
+      this.client.resume();
+    }
+  }
+
+  /** 400/408 from the HTTP/1 layer: the raw page as-is, then close (HAProxy's mux errors). */
+  rawErrorAndClose(status: number): void {
+    const page = (this.fe.http?.errorPages ?? undefined)?.get(status) ?? errorPage(status);
+    this.countStatus(status, undefined);
+    this.client.write(page.raw);
+    this.closeClient();
+  }
+
+  countStatus(status: number, srv: RuntimeServer | undefined): void {
+    bumpStatus(this.fe.counters, status);
+    const be = this.be;
+    if (be !== undefined) bumpStatus(be.counters, status);
+    if (srv !== undefined) bumpStatus(srv.counters, status);
+  }
+
+  countIn(n: number): void {
+    this.fe.counters.bytesIn += n;
+    const be = this.be;
+    if (be !== undefined) be.counters.bytesIn += n;
+    const srv = this.srv;
+    if (srv !== undefined) srv.counters.bytesIn += n;
+  }
+
+  countOut(n: number): void {
+    this.fe.counters.bytesOut += n;
+    const be = this.be;
+    if (be !== undefined) be.counters.bytesOut += n;
+    const srv = this.srv;
+    if (srv !== undefined) srv.counters.bytesOut += n;
+  }
+
+  /** Stops processing, flushes what was written, sends FIN; the session ends on 'close'. */
+  closeClient(): void {
+    if (this.rq === RQ_CLOSED) return;
+    this.rq = RQ_CLOSED;
+    this.timerKind = T_NONE;
+    this.stash = null;
+    const c = this.client;
+    if (!c.destroyed) {
+      // Keep reading (and ignoring) so a late request body cannot turn our FIN into a reset
+      // that would destroy the answer before the client read it; the client's FIN or timeout
+      // client ends the socket (without timeout client, once our bytes are flushed).
+      if (c.readableEnded || this.fe.timeouts.client === 0) c.destroySoon();
+      else c.end();
+      c.resume();
+    }
+  }
+
+  /** Tears everything down now (aborts). */
+  destroy(): void {
+    this.rq = RQ_CLOSED;
+    const c = this.conn;
+    if (c !== null && (this.rs !== RS_NONE || c.connecting)) this.dropConn(c);
+    if (!this.client.destroyed) this.client.destroy();
+  }
+
+  /** The client socket is gone: release everything. Idempotent. */
+  finish(): void {
+    if (this.client[kSession] === undefined) return;
+    this.client[kSession] = undefined;
+    const tunnel = this.rq === RQ_TUNNEL;
+    this.rq = RQ_CLOSED;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.as === AS_QUEUED) this.leaveQueue();
+    const c = this.conn;
+    this.conn = null;
+    if (c !== null) {
+      if (this.rs === RS_NONE && !c.connecting && !tunnel) this.parkConn(c);
+      else c.destroy();
+    }
+    this.releaseBackend();
+    this.stash = null;
+    // Recycled only between messages: a parser holding half a head (or an error) is dropped.
+    if (freeRequests.length < FREE_MAX && this.req.complete && !this.headStarted) freeRequests.push(this.req);
+  }
+
+  /** The server connection closed or ended before the response was complete. */
+  serverGone(c: ServerConn): void {
+    if (this.conn !== c) return;
+    if (this.rq === RQ_TUNNEL) {
+      // A clean close (FIN both ways) already ended the client through onServerEnd.
+      this.conn = null;
+      const sk = c.sock;
+      if (!(sk.readableEnded && sk.writableFinished)) this.destroy();
+      return;
+    }
+    if (this.rs === RS_NONE) {
+      // Our idle connection went away between requests: forget it.
+      this.conn = null;
+      return;
+    }
+    const req = this.req;
+    if (this.rs === RS_HEAD && !this.respStarted) {
+      // Nothing received. A reused connection the server closed as we sent: retry once on a
+      // new connection when the request can be replayed (idempotent, no body).
+      if (c.uses > 0 && !this.reuseRetried && req.bodyKind === Body.NONE && IDEMPOTENT[req.methodId] === 1 && this.reqOut !== null) {
+        this.reuseRetried = true;
+        this.conn = null;
+        c.destroy();
+        this.connectNew(this.srv!);
+        return;
+      }
+    }
+    if (this.rs === RS_BODY && c.resp.bodyKind === Body.UNTIL_CLOSE) {
+      this.conn = null;
+      c.destroy();
+      this.responseDone(c, true);
+      return;
+    }
+    if (this.rs === RS_BODY) {
+      // Truncated response: the client cannot be told otherwise.
+      this.conn = null;
+      c.destroy();
+      this.destroy();
+      return;
+    }
+    this.conn = null;
+    c.destroy();
+    this.badResponse();
+  }
+
+  /** `timeout server` fired on the active connection. */
+  serverTimeout(c: ServerConn): void {
+    if (this.rs === RS_HEAD) {
+      this.be!.counters.timeouts++;
+      this.dropConn(c);
+      this.localError(504);
+      return;
+    }
+    this.be!.counters.timeouts++;
+    this.destroy();
+  }
+
+  // ---------------------------------------------------------------- HttpTxn view
+
+  get frontend(): Frontend {
+    return this.fe;
+  }
+  get backend(): Backend | undefined {
+    return this.be ?? this.chosen;
+  }
+  get method(): string {
+    return this.req.method;
+  }
+  get path(): string {
+    return this.req.path;
+  }
+  get query(): string {
+    return this.req.query;
+  }
+  get url(): string {
+    return this.req.target;
+  }
+  get version(): number {
+    return this.req.version;
+  }
+  header(lowerName: string): string | undefined {
+    return this.req.get(lowerName);
+  }
+  get res(): ResponseHead | undefined {
+    return this.inResponse && this.conn !== null ? this.conn.resp : undefined;
+  }
+  get status(): number {
+    return this.inResponse && this.conn !== null ? this.conn.resp.outStatus : 0;
+  }
+  deny(status = 403): void {
+    this.verdict = V_DENY;
+    this.verdictStatus = this.inResponse ? 502 : status;
+  }
+  redirect(location: string, code = 302): void {
+    this.verdict = V_LOCAL;
+    this.verdictPage = localResponse(code, REASONS[code] ?? 'Found', [['location', location]]);
+  }
+  respond(page: ErrorPage): void {
+    this.verdict = V_LOCAL;
+    this.verdictPage = page;
+  }
+  useBackend(be: Backend): void {
+    if (this.inFrontendRules) this.chosen = be;
+  }
+}
+
+function bumpStatus(c: Counters, status: number): void {
+  if (status < 100) c.hrspOther++;
+  else if (status < 200) c.hrsp1xx++;
+  else if (status < 300) c.hrsp2xx++;
+  else if (status < 400) c.hrsp3xx++;
+  else if (status < 500) c.hrsp4xx++;
+  else if (status < 600) c.hrsp5xx++;
+  else c.hrspOther++;
+}
+
+const SINGLE_CONN_TOKEN = /^(?:close|keep-alive)$/i;
+
+/** Removes the close and keep-alive tokens of every Connection field (other tokens stay). */
+function dropConnectionTokens(h: RequestHead | ResponseHead): void {
+  for (let i = h.indexOf('connection'); i >= 0; i = h.indexOf('connection', i + 1)) {
+    const v = h.valueAt(i);
+    // The common case, one token: no splitting.
+    if (SINGLE_CONN_TOKEN.test(v)) {
+      h.deleteAt(i);
+      continue;
+    }
+    const kept = v
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '' && !/^(close|keep-alive)$/i.test(t));
+    if (kept.length === 0) h.deleteAt(i);
+    else h.setValueAt(i, kept.join(', '));
+  }
+}
+
+// ---- socket event handlers (module level: `this` is the socket) ----
+
+function sessionOf(sock: net.Socket): HttpSession | undefined {
+  const t: ClientSock = sock;
+  return t[kSession];
+}
+
+function untag(sock: net.Socket): void {
+  const t: ServerSock = sock;
+  t[kConn] = undefined;
+}
+
+function connOf(sock: net.Socket): ServerConn | undefined {
+  const t: ServerSock = sock;
+  return t[kConn];
+}
+
+function onSessionTimer(s: HttpSession): void {
+  s.timerFired();
+}
+
+function onClientData(this: net.Socket, chunk: Buffer): void {
+  const s = sessionOf(this);
+  if (s === undefined) return;
+  s.onClientBytes(chunk, 0);
+}
+
+function onClientEnd(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s === undefined) {
+    this.destroy();
+    return;
+  }
+  s.clientEnded = true;
+  const rq = s.rq;
+  if (rq === RQ_TUNNEL) {
+    const c = s.conn;
+    if (c !== null && !c.sock.destroyed) c.sock.end();
+    else this.destroy();
+    return;
+  }
+  if (rq === RQ_HEAD || rq === RQ_CLOSED || rq === RQ_BODY) {
+    // Idle, half a head, or an aborted body: nothing more to do for this client.
+    if (rq === RQ_BODY) s.destroy();
+    else if (this.writableLength === 0) this.destroy();
+    else {
+      s.closeClient();
+      this.destroySoon();
+    }
+    return;
+  }
+  // RQ_PENDING / RQ_DONE: the request goes on (no abortonclose); close after the response.
+}
+
+function onClientDrain(this: net.Socket): void {
+  const s = sessionOf(this);
+  const c = s?.conn;
+  if (c !== null && c !== undefined && c.sock.isPaused()) c.sock.resume();
+}
+
+function onClientError(this: net.Socket): void {
+  // 'close' follows and does the accounting.
+}
+
+function onClientClose(this: net.Socket): void {
+  sessionOf(this)?.finish();
+}
+
+function onClientTimeout(this: net.Socket): void {
+  const s = sessionOf(this);
+  if (s === undefined) {
+    this.destroy();
+    return;
+  }
+  // A request being processed by the server is bound by timeout server, not client.
+  if ((s.rq === RQ_DONE || s.rq === RQ_PENDING) && s.rs !== RS_BODY) return;
+  s.fe.counters.timeouts++;
+  s.destroy();
+}
+
+function onServerConnect(this: net.Socket): void {
+  const c = connOf(this);
+  const s = c?.session;
+  if (c === undefined || s === null || s === undefined || s.conn !== c) {
+    c?.destroy();
+    return;
+  }
+  s.connected(c);
+}
+
+function onServerData(this: net.Socket, chunk: Buffer): void {
+  const c = connOf(this)!;
+  const s = c.session;
+  if (s === null) {
+    // Bytes on an idle connection: out of sync, never reuse it.
+    c.destroy();
+    return;
+  }
+  if (s.rq === RQ_TUNNEL) {
+    s.countOut(chunk.length);
+    if (!s.client.write(chunk)) this.pause();
+    return;
+  }
+  s.onServerBytes(c, chunk);
+}
+
+function onServerDrain(this: net.Socket): void {
+  const s = connOf(this)?.session;
+  if (s === null || s === undefined) return;
+  if ((s.rq === RQ_BODY || s.rq === RQ_TUNNEL) && s.client.isPaused()) s.client.resume();
+}
+
+function onServerEnd(this: net.Socket): void {
+  const c = connOf(this)!;
+  const s = c.session;
+  if (s !== null && s.rq === RQ_TUNNEL && s.conn === c) {
+    // Half-close crosses the tunnel; both sockets end themselves once done both ways.
+    if (!s.client.destroyed) s.client.end();
+    return;
+  }
+  if (s !== null && s.conn === c) {
+    s.serverGone(c);
+    return;
+  }
+  c.destroy();
+}
+
+function onServerError(this: net.Socket): void {
+  const c = connOf(this);
+  const s = c?.session;
+  if (c !== undefined && s !== null && s !== undefined && s.conn === c && c.connecting) {
+    s.connectFailed('error');
+  }
+  // Otherwise 'close' follows.
+}
+
+function onServerClose(this: net.Socket): void {
+  const c = connOf(this);
+  if (c === undefined) return;
+  untag(this);
+  if (c.pool !== null) c.pool.remove(c);
+  const s = c.session;
+  if (s !== null && s.conn === c) {
+    if (c.connecting) s.connectFailed('error');
+    else s.serverGone(c);
+  }
+  // The parser is recycled only once nobody can feed it again.
+  c.session = null;
+  if (freeResponses.length < FREE_MAX && c.resp.complete) freeResponses.push(c.resp);
+}
+
+function onServerTimeout(this: net.Socket): void {
+  const c = connOf(this);
+  if (c === undefined) {
+    this.destroy();
+    return;
+  }
+  const s = c.session;
+  if (s === null || s.conn !== c) {
+    c.destroy();
+    return;
+  }
+  if (c.connecting) {
+    s.connectFailed('timeout');
+    return;
+  }
+  if (s.rq === RQ_TUNNEL) {
+    s.be!.counters.timeouts++;
+    s.destroy();
+    return;
+  }
+  if (s.rs === RS_NONE) {
+    // Idle between requests: just let it go.
+    s.dropConn(c);
+    return;
+  }
+  s.serverTimeout(c);
+}
