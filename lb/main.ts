@@ -1,5 +1,5 @@
-// `lb` command line, with haproxy's flags. Only `-c` (check) is implemented so far: running the
-// proxy is a later issue, and `runProxy` below is the one place to replace then.
+// `lb` command line, with haproxy's flags: `-c` (check) and `-f cfg [-d]` (run the proxy in the
+// foreground until SIGTERM/SIGINT). Daemon, master-worker and reloads are later issues.
 //
 // Output and exit codes mirror haproxy 2.6 `-c`:
 //   valid            → stdout "Configuration file is valid", exit 0 (with "Warnings were found." first
@@ -141,7 +141,7 @@ export function expandConfigPaths(paths: readonly string[]): string[] {
 function versionText(level: 1 | 2): string {
   const head = `lb version ${LB_VERSION} (HAProxy ${HAPROXY_COMPAT_VERSION} configuration compatible) - hapair\n`;
   if (level === 1) return head;
-  return `${head}Running on: Node.js ${process.versions.node} ${process.platform} ${process.arch}\nImplemented: -c (configuration check)\n`;
+  return `${head}Running on: Node.js ${process.versions.node} ${process.platform} ${process.arch}\nImplemented: -c (configuration check), -f with -d (foreground proxy: mode tcp and http)\n`;
 }
 
 /** `lb -c`: returns the exit code and writes haproxy-shaped output. */
@@ -182,10 +182,62 @@ export function checkConfig(files: readonly string[], opts: { quiet: boolean }, 
   return 0;
 }
 
-/** Replaced by the data-path issue: start listeners, workers, reload handling. */
-async function runProxy(_opts: CliOptions, err: (s: string) => void): Promise<number> {
-  err('lb: running the proxy is not implemented yet (only -c)\n');
-  return 1;
+/**
+ * `lb -f cfg [-d]`: provision → validate → start the runtime (lb/proxy/runtime.ts), then run until
+ * SIGTERM/SIGINT, which stop it cleanly. Daemon mode and reloads are refused for now, saying so.
+ */
+async function runProxy(opts: CliOptions, err: (s: string) => void): Promise<number> {
+  if (opts.daemon) {
+    err('[ALERT] lb: -D (daemon mode) is not implemented yet; run in the foreground with -d (or under a supervisor)\n');
+    return 1;
+  }
+  if (opts.masterWorker || opts.masterSocket !== undefined || opts.softStop.length > 0 || opts.hardStop.length > 0) {
+    err('[ALERT] lb: master-worker mode (-W, -S) and reloads (-sf/-st) are not implemented yet (a later issue)\n');
+    return 1;
+  }
+  const { ProxyRuntime } = await import('./proxy/runtime.ts');
+  const quiet = opts.quiet;
+  const rt = new ProxyRuntime({
+    log: (line) => {
+      if (!quiet) err(`${line}\n`);
+    },
+  });
+  const fail = async (lines: readonly string[]): Promise<number> => {
+    err(`${lines.join('\n')}\n`);
+    await rt.stop();
+    return 1;
+  };
+  let problems = rt.provision(expandConfigPaths(opts.files));
+  if (problems.length > 0) return fail(problems);
+  problems = rt.validate();
+  if (problems.length > 0) return fail(problems);
+  problems = await rt.start();
+  if (problems.length > 0) return fail(problems);
+  if (opts.pidfile !== undefined) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(opts.pidfile, `${process.pid}\n`);
+  }
+  return new Promise<number>((resolve) => {
+    const stop = (sig: string): void => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      if (!quiet) err(`[NOTICE] lb: ${sig} received, stopping\n`);
+      rt.stop().then(
+        () => resolve(0),
+        (e: unknown) => {
+          err(`[ALERT] lb: error while stopping: ${e instanceof Error ? e.message : String(e)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    const onReload = (): void => err('[WARNING] lb: reload (SIGUSR2/SIGHUP) is not implemented yet (a later issue); keeping the running configuration\n');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    process.on('SIGUSR2', onReload);
+    process.on('SIGHUP', onReload);
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

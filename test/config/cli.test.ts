@@ -50,12 +50,6 @@ test('-v prints a version', async (t) => {
   t.regex(r.stdout, /^lb version \S+ \(HAProxy 2\.6\.0 configuration compatible\)/);
 });
 
-test('without -c the proxy is not implemented yet: clear error, exit 1', async (t) => {
-  const r = await lbAsync(['-f', dir, '-d']);
-  t.is(r.status, 1);
-  t.is(r.stderr, 'lb: running the proxy is not implemented yet (only -c)\n');
-});
-
 test('haproxy flags are accepted', (t) => {
   const o = parseArgs(['-W', '-S', '/run/lb-master.sock', '-p', '/run/lb.pid', '-f', 'a.cfg', '-sf', '12', '13', '-st', '14', '-d']);
   t.deepEqual([o.masterWorker, o.masterSocket, o.pidfile, o.files, o.softStop, o.hardStop, o.debug], [true, '/run/lb-master.sock', '/run/lb.pid', ['a.cfg'], [12, 13], [14], true]);
