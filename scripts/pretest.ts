@@ -13,6 +13,8 @@ const NEEDED: ReadonlyArray<{ pkg: string; bin: string }> = [
   { pkg: 'iputils-arping', bin: 'arping' },
   { pkg: 'psmisc', bin: 'killall' },
   { pkg: 'docker-compose', bin: 'docker-compose' },
+  { pkg: 'chromium', bin: 'chromium' },
+  { pkg: 'openssl', bin: 'openssl' },
 ];
 
 function has(bin: string): boolean {
