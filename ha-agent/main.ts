@@ -8,6 +8,7 @@ const USAGE = `Usage: ha-agent [OPTION...]
   -t, --config-test          check the configuration and exit (0 valid, 1 invalid)
   -i, --config-id ID         which '@ID' lines apply (default: host name up to its first dot)
       --control-socket PATH  unix socket for hactl (default /run/ha-agent.sock)
+  -D, --log-detail           also log debug lines (dropped adverts, fsm details)
   -v, --version              print the version
   -h, --help                 print this help
 `;
@@ -19,13 +20,14 @@ export interface Options {
   controlSocket: string;
   help: boolean;
   version: boolean;
+  logDetail: boolean;
 }
 
 /** Parses argv (without node and script); throws HaAgentError ERR_HA_USAGE on bad input. */
 export function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
     file: '/etc/keepalived/keepalived.conf', test: false, configId: defaultConfigId(),
-    controlSocket: '/run/ha-agent.sock', help: false, version: false,
+    controlSocket: '/run/ha-agent.sock', help: false, version: false, logDetail: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] ?? '';
@@ -45,6 +47,7 @@ export function parseArgs(argv: readonly string[]): Options {
       case '--control-socket': o.controlSocket = val(); break;
       case '-h': case '--help': o.help = true; break;
       case '-v': case '--version': o.version = true; break;
+      case '-D': case '--log-detail': o.logDetail = true; break;
       default: throw new HaAgentError('ERR_HA_USAGE', `unknown option '${raw}'`);
     }
   }
@@ -93,6 +96,41 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stderr.write('ha-agent: the daemon is not implemented yet (only -t)\n');
-  process.exitCode = 1;
+  await runDaemon(o);
+}
+
+/**
+ * Runs the daemon in the foreground until SIGTERM/SIGINT (systemd style: no fork, logs on stderr,
+ * transition JSON lines on stdout). SIGHUP reloads. Exit code 0 after a clean stop, 1 when the
+ * start fails.
+ */
+async function runDaemon(o: Options): Promise<void> {
+  const { Daemon, stderrLogger } = await import('./daemon.ts');
+  const log = stderrLogger(o.logDetail);
+  const daemon = new Daemon({ configFile: o.file, configId: o.configId, controlSocket: o.controlSocket, log });
+  try {
+    await daemon.start();
+  } catch (err) {
+    log('error', `cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+    return;
+  }
+  const onHup = (): void => {
+    void daemon.reload();
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log('info', `${signal}: stopping`);
+  // A second signal while stopping means "now": systemd sends SIGKILL later anyway.
+  const force = (): void => process.exit(1);
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  await daemon.stop();
+  process.off('SIGHUP', onHup);
+  process.exitCode = 0;
+  // Handles that outlive the stop (an arping still exiting) must not keep the process alive.
+  setTimeout(() => process.exit(0), 1000).unref();
 }

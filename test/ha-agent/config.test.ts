@@ -80,11 +80,12 @@ test('ha-agent -t with a missing file exits 1 and says why', async (t) => {
   t.regex(e.stderr ?? '', /parsing \[\/nonexistent\/keepalived.conf:0\] : cannot read configuration file: ENOENT/);
 });
 
-test('ha-agent without -t refuses to pretend it runs the daemon', async (t) => {
-  const err = await t.throwsAsync(run(NODE, ['bin/ha-agent.js', '-f', `${FIX}/seed-master.conf`]));
+test('ha-agent without -t refuses to start on an invalid file, before touching any interface', async (t) => {
+  // Never start the daemon on the seed config here: it names the host's eth0 and a real VIP.
+  const err = await t.throwsAsync(run(NODE, ['bin/ha-agent.js', '-f', `${FIX}/broken/unknown-keyword.conf`, '--control-socket', '/nonexistent/ha.sock']));
   const e = err as Error & { code?: number; stderr?: string };
   t.is(e.code, 1);
-  t.regex(e.stderr ?? '', /the daemon is not implemented yet \(only -t\)/);
+  t.regex(e.stderr ?? '', /unknown keyword/);
 });
 
 test('ha-agent rejects unknown options', async (t) => {
