@@ -30,18 +30,19 @@ export interface FetchExpr {
 /** Splits `name(a,b),conv1,conv2(x)` into its parts. Accepts any text; validates names. */
 export function parseFetchExpr(text: string, forAcl: boolean): Result<FetchExpr> {
   let i = 0;
-  while (i < text.length && text[i] !== '(' && text[i] !== ',') i++;
-  const name = text.slice(0, i);
-  const args: string[] = [];
-  if (text[i] === '(') {
+  while (i < text.length && text.charCodeAt(i) !== 40 /* ( */ && text.charCodeAt(i) !== 44 /* , */) i++;
+  const name = i === text.length ? text : text.slice(0, i);
+  // split() gives an array of the exact size: these arrays live as long as the model
+  let args: string[] = [];
+  if (text.charCodeAt(i) === 40) {
     const close = text.indexOf(')', i);
     if (close < 0) return bad(`missing closing ')' after arguments to fetch method '${name}'`);
     const inner = text.slice(i + 1, close);
-    if (inner !== '') args.push(...inner.split(','));
+    if (inner !== '') args = inner.split(',');
     i = close + 1;
   }
   const converters: string[] = [];
-  const rest = text.slice(i);
+  const rest = i === text.length ? '' : text.slice(i);
   if (rest !== '') {
     if (rest[0] !== ',') return bad(`missing comma after fetch keyword '${name}'`);
     for (const conv of splitConverters(rest.slice(1))) {
@@ -141,7 +142,7 @@ export function parseAclTerm(words: readonly string[], scope: AclScope): Result<
   let method: MatchMethod = fx.value.method ?? def?.defaultMatch ?? 'str';
   let ignoreCase = false;
   const files: string[] = [];
-  const patterns: string[] = [];
+  let patterns: string[] = [];
   let i = 1;
   let explicitMethod = false;
   while (i < words.length) {
@@ -186,10 +187,12 @@ export function parseAclTerm(words: readonly string[], scope: AclScope): Result<
     }
     i++;
   }
-  for (; i < words.length; i++) patterns.push(words[i] ?? '');
+  // slice() makes an array of the exact size (push would leave room for 16): it stays in the model
+  if (files.length === 0) patterns = words.slice(i);
+  else for (; i < words.length; i++) patterns.push(words[i] ?? '');
   if (def !== undefined && !explicitMethod && fx.value.method === undefined && def.type === 'meth') method = 'str';
-  for (const p of patterns) {
-    const e = checkPattern(method, p, ignoreCase);
+  for (let k = 0; k < patterns.length; k++) {
+    const e = checkPattern(method, patterns[k] ?? '', ignoreCase);
     if (e !== undefined) return bad(e);
   }
   const term: AclTerm = { fetch: fx.value.fetch, fetchArgs: fx.value.args, method, patterns, loc: scope.loc };
@@ -207,7 +210,7 @@ export function parseCondition(words: readonly string[], scope: AclScope): Resul
   const polarity = words[0];
   if (polarity !== 'if' && polarity !== 'unless') return bad(`expects 'if' or 'unless' followed by a condition but found '${polarity ?? ''}'`);
   const or: CondTerm[][] = [];
-  let and: CondTerm[] = [];
+  const and: CondTerm[] = [];
   let i = 1;
   let negated = false;
   if (words.length < 2) return bad(`missing condition after '${polarity}'`);
@@ -215,8 +218,8 @@ export function parseCondition(words: readonly string[], scope: AclScope): Resul
     let w = words[i] ?? '';
     if (w === 'or' || w === '||') {
       if (negated || and.length === 0) return bad(`'${w}' must be placed between two terms`);
-      or.push(and);
-      and = [];
+      or.push(and.slice());
+      and.length = 0;
       i++;
       continue;
     }
@@ -251,8 +254,9 @@ export function parseCondition(words: readonly string[], scope: AclScope): Resul
   }
   if (negated) return bad("'!' must be followed by a term");
   if (and.length === 0) return bad("'or' must be placed between two terms");
-  or.push(and);
-  return { ok: true, value: { polarity, or } };
+  or.push(and.slice());
+  // slice(): arrays of the exact size, as conditions live as long as the model (push leaves room)
+  return { ok: true, value: { polarity, or: or.slice() } };
 }
 
 /** Iterates the fetches a condition uses (anonymous terms and named ACLs resolved by `lookup`). */

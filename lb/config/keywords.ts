@@ -80,8 +80,9 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
 
 export class KeywordTable<C extends KwContext> {
   readonly label: string;
-  readonly #single = new Map<string, KeywordDef<C>>();
-  readonly #families = new Map<string, Map<string, KeywordDef<C>>>();
+  // Values are the ready-made 'found' results: a lookup runs once per configuration line.
+  readonly #single = new Map<string, { kind: 'found'; def: KeywordDef<C> }>();
+  readonly #families = new Map<string, Map<string, { kind: 'found'; def: KeywordDef<C> }>>();
   readonly #unsupported: ReadonlySet<string>;
 
   /** `unsupported` lists HAProxy keywords (one or two words) that lb recognises but rejects. */
@@ -89,12 +90,13 @@ export class KeywordTable<C extends KwContext> {
     this.label = label;
     for (const d of defs) {
       const sp = d.name.indexOf(' ');
-      if (sp < 0) this.#single.set(d.name, d);
+      const found = { kind: 'found' as const, def: d };
+      if (sp < 0) this.#single.set(d.name, found);
       else {
         const fam = d.name.slice(0, sp);
         let m = this.#families.get(fam);
         if (m === undefined) this.#families.set(fam, (m = new Map()));
-        m.set(d.name.slice(sp + 1), d);
+        m.set(d.name.slice(sp + 1), found);
       }
     }
     this.#unsupported = new Set(unsupported);
@@ -106,16 +108,16 @@ export class KeywordTable<C extends KwContext> {
     const fam = this.#families.get(w0);
     if (fam !== undefined) {
       const w1 = args[1] ?? '';
-      const def = fam.get(w1);
-      if (def !== undefined) return { kind: 'found', def };
+      const found = fam.get(w1);
+      if (found !== undefined) return found;
       if (this.#unsupported.has(`${w0} ${w1}`)) return { kind: 'unsupported', name: `${w0} ${w1}` };
       const single = this.#single.get(w0);
-      if (single !== undefined) return { kind: 'found', def: single };
+      if (single !== undefined) return single;
       const s = suggest(w1, fam.keys());
       return s === undefined ? { kind: 'unknown-sub', family: w0 } : { kind: 'unknown-sub', family: w0, suggestion: `${w0} ${s}` };
     }
-    const def = this.#single.get(w0);
-    if (def !== undefined) return { kind: 'found', def };
+    const found = this.#single.get(w0);
+    if (found !== undefined) return found;
     if (this.#unsupported.has(w0)) return { kind: 'unsupported', name: w0 };
     const s = suggest(w0, [...this.#names(), ...extra]);
     return s === undefined ? { kind: 'unknown' } : { kind: 'unknown', suggestion: s };

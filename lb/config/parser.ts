@@ -10,7 +10,7 @@ import { reportLookupFailure, suggest, type KeywordTable, type KwContext, type P
 import type { Condition, ConfigModel, HttpErrorsSection, PeersSection, Proxy, ProxyKind, Userlist } from './model.ts';
 import { emptyGlobal, GLOBAL_KEYWORDS, type GlobalCtx } from './sections/global.ts';
 import { HTTP_ERRORS_KEYWORDS, PEERS_KEYWORDS, RESOLVERS_KEYWORDS, USERLIST_KEYWORDS } from './sections/misc.ts';
-import { NAMED_DEFAULTS_ONLY, newProxy, pickSettings, PROXY_KEYWORDS, type ProxyCtx } from './sections/proxies.ts';
+import { NAMED_DEFAULTS_ONLY, newProxy, PROXY_KEYWORDS, type ProxyCtx } from './sections/proxies.ts';
 import { tokenizeEach } from './tokenizer.ts';
 
 export interface ConfigSource {
@@ -55,7 +55,7 @@ export function parseConfig(sources: readonly ConfigSource[], options: ParseConf
   const model: ConfigModel = { global: emptyGlobal(), defaults: [], proxies: [], peers: [], userlists: [], httpErrors: [] };
   const p = new Parser(model, diags, popts);
   for (const src of sources) {
-    tokenizeEach(src.text, { file: src.file, cond }, diags, (l) => p.line(l.args, { file: l.file, line: l.line }));
+    tokenizeEach(src.text, { file: src.file, cond }, diags, (args, where) => p.line(args, where));
     p.endFile();
   }
   crossCheck(model, diags);
@@ -284,7 +284,8 @@ class Parser {
       return;
     }
     const pname = name ?? '';
-    for (const other of this.#proxyByName.get(pname) ?? []) {
+    const clashes = this.#proxyByName.get(pname);
+    for (const other of clashes ?? []) {
       // haproxy 2.6 looks a new frontend/listen up among proxies with the frontend capability and a
       // new backend among those with the backend capability: so frontend and backend may share a
       // name, `listen b` after `backend b` is accepted, `backend b` after `listen b` is not.
@@ -296,12 +297,11 @@ class Parser {
         return;
       }
     }
-    const proxy = newProxy(kind, pname, where, base === undefined ? undefined : pickSettings(base));
+    const proxy = newProxy(kind, pname, where, base);
     if (base !== undefined) proxy.from = base.name;
     this.#model.proxies.push(proxy);
-    const l = this.#proxyByName.get(pname) ?? [];
-    l.push(proxy);
-    this.#proxyByName.set(pname, l);
+    if (clashes === undefined) this.#proxyByName.set(pname, [proxy]);
+    else clashes.push(proxy);
     this.#section = { kind: 'proxy', proxy, anonymousDefaults: false };
   }
 }
@@ -313,42 +313,34 @@ function isFrontend(p: Proxy): boolean {
   return p.kind === 'frontend' || p.kind === 'listen';
 }
 
-/** Checks that need the whole configuration; every alert points at the line that refers. */
+/**
+ * Checks that need the whole configuration; every alert points at the line that refers.
+ * Written with indexed loops and no per-proxy closures or maps: it visits every proxy and server
+ * of the configuration once, in code that has not been optimized yet when `lb -c` runs it.
+ */
 function crossCheck(model: ConfigModel, d: Diagnostics): void {
+  const proxies = model.proxies;
   const backends = new Map<string, Proxy>();
-  const byName = new Map<string, Proxy[]>();
-  for (const p of model.proxies) {
-    if (isBackend(p) && !backends.has(p.name)) backends.set(p.name, p);
-    const l = byName.get(p.name) ?? [];
-    l.push(p);
-    byName.set(p.name, l);
+  for (let i = 0; i < proxies.length; i++) {
+    const p = proxies[i];
+    if (p !== undefined && isBackend(p) && !backends.has(p.name)) backends.set(p.name, p);
   }
+  // Name → proxies, only built when some proxy has rules that name a table.
+  let byName: Map<string, Proxy[]> | undefined;
   const R = LB_ERROR_CODES.ERR_LB_CONFIG_REFERENCE;
-  for (const p of model.proxies) {
+  for (let pi = 0; pi < proxies.length; pi++) {
+    const p = proxies[pi];
+    if (p === undefined) continue;
     const mode = p.mode ?? 'tcp';
-    // duplicate servers
-    const seen = new Map<string, number>();
-    for (const s of p.servers) {
-      const prev = seen.get(s.name);
-      if (prev !== undefined) d.alert(s.loc, `backend '${p.name}', another server named '${s.name}' was already defined at line ${prev}, please use distinct names.`, R);
-      else seen.set(s.name, s.loc.line);
-    }
+    duplicateServers(p, d);
     // backend references
-    const checkBackend = (name: string, loc: Where, what: 'default_backend' | 'use_backend'): void => {
-      const be = backends.get(name);
-      if (be === undefined) {
-        d.alert(loc, `Proxy '${p.name}': unable to find required ${what}: '${name}'.`, R);
-        return;
-      }
-      const beMode = be.mode ?? 'tcp';
-      if (mode === 'http' && beMode === 'tcp') {
-        const as = what === 'default_backend' ? 'as its default backend' : 'in a use_backend rule';
-        d.alert(loc, `http ${p.kind === 'listen' ? 'proxy' : 'frontend'} '${p.name}' (${p.loc.file}:${p.loc.line}) tries to use incompatible tcp backend '${be.name}' (${be.loc.file}:${be.loc.line}) ${as} (see 'mode').`, R);
-      }
-    };
     if (isFrontend(p)) {
-      if (p.defaultBackend !== undefined) checkBackend(p.defaultBackend.name, p.defaultBackend.loc, 'default_backend');
-      for (const u of p.useBackend) if (!u.dynamic) checkBackend(u.backend, u.loc, 'use_backend');
+      if (p.defaultBackend !== undefined) checkBackend(p, mode, backends, p.defaultBackend.name, p.defaultBackend.loc, 'default_backend', d);
+      const ub = p.useBackend;
+      for (let i = 0; i < ub.length; i++) {
+        const u = ub[i];
+        if (u !== undefined && !u.dynamic) checkBackend(p, mode, backends, u.backend, u.loc, 'use_backend', d);
+      }
       if (p.kind === 'frontend' && p.binds.length === 0) {
         d.warning(p.loc, `frontend '${p.name}' has no 'bind' directive. Please declare it as a backend if this was intended.`, R);
       }
@@ -362,19 +354,9 @@ function crossCheck(model: ConfigModel, d: Diagnostics): void {
       d.warning(p.loc, `missing timeouts for ${p.kind === 'listen' ? 'proxy' : p.kind} '${p.name}'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: ${need.map((n) => `'${n}'`).join(', ')}.`, R);
     }
     // track-sc / stick rules need a table
-    const tableOf = (name: string | undefined): boolean => {
-      const n = name ?? p.name;
-      return (byName.get(n) ?? []).some((x) => x.stickTable !== undefined);
-    };
-    for (const rules of [p.httpRequest, p.httpResponse, p.tcpRequestConnection, p.tcpRequestContent]) {
-      for (const r of rules) {
-        if (r.params.trackCounter !== undefined && !tableOf(r.params.table)) {
-          d.alert(r.loc, `Proxy '${p.name}': unable to find table '${r.params.table ?? p.name}' referenced by track-sc${r.params.trackCounter}.`, R);
-        }
-      }
-    }
-    for (const s of p.stickRules) {
-      if (!tableOf(s.table)) d.alert(s.loc, `Proxy '${p.name}': unable to find stick-table '${s.table ?? p.name}'.`, R);
+    if (p.httpRequest.length + p.httpResponse.length + p.tcpRequestConnection.length + p.tcpRequestContent.length + p.stickRules.length > 0) {
+      byName ??= proxiesByName(proxies);
+      checkTables(p, byName, d);
     }
     // HTTP-only features in a tcp proxy: haproxy 2.6 warns and ignores them.
     if (mode === 'tcp') {
@@ -393,6 +375,77 @@ function crossCheck(model: ConfigModel, d: Diagnostics): void {
         }
       }
     }
+  }
+}
+
+function proxiesByName(proxies: readonly Proxy[]): Map<string, Proxy[]> {
+  const byName = new Map<string, Proxy[]>();
+  for (const p of proxies) {
+    const l = byName.get(p.name);
+    if (l === undefined) byName.set(p.name, [p]);
+    else l.push(p);
+  }
+  return byName;
+}
+
+/** Two servers of one proxy with the same name: alert at the second, naming the first's line. */
+function duplicateServers(p: Proxy, d: Diagnostics): void {
+  const servers = p.servers;
+  const n = servers.length;
+  if (n < 2) return;
+  // Few servers (the usual case): compare pairwise instead of building a map per proxy.
+  if (n <= 16) {
+    for (let i = 1; i < n; i++) {
+      const s = servers[i];
+      if (s === undefined) continue;
+      for (let j = 0; j < i; j++) {
+        const prev = servers[j];
+        if (prev === undefined || prev.name !== s.name) continue;
+        // j counts up, so this is the first server of that name, the one the alert names
+        d.alert(s.loc, `backend '${p.name}', another server named '${s.name}' was already defined at line ${prev.loc.line}, please use distinct names.`, LB_ERROR_CODES.ERR_LB_CONFIG_REFERENCE);
+        break;
+      }
+    }
+    return;
+  }
+  const seen = new Map<string, number>();
+  for (const s of servers) {
+    const prev = seen.get(s.name);
+    if (prev !== undefined) d.alert(s.loc, `backend '${p.name}', another server named '${s.name}' was already defined at line ${prev}, please use distinct names.`, LB_ERROR_CODES.ERR_LB_CONFIG_REFERENCE);
+    else seen.set(s.name, s.loc.line);
+  }
+}
+
+function checkBackend(p: Proxy, mode: string, backends: ReadonlyMap<string, Proxy>, name: string, loc: Where, what: 'default_backend' | 'use_backend', d: Diagnostics): void {
+  const R = LB_ERROR_CODES.ERR_LB_CONFIG_REFERENCE;
+  const be = backends.get(name);
+  if (be === undefined) {
+    d.alert(loc, `Proxy '${p.name}': unable to find required ${what}: '${name}'.`, R);
+    return;
+  }
+  const beMode = be.mode ?? 'tcp';
+  if (mode === 'http' && beMode === 'tcp') {
+    const as = what === 'default_backend' ? 'as its default backend' : 'in a use_backend rule';
+    d.alert(loc, `http ${p.kind === 'listen' ? 'proxy' : 'frontend'} '${p.name}' (${p.loc.file}:${p.loc.line}) tries to use incompatible tcp backend '${be.name}' (${be.loc.file}:${be.loc.line}) ${as} (see 'mode').`, R);
+  }
+}
+
+/** track-sc rules and stick rules need a stick-table in the proxy they name (or their own). */
+function checkTables(p: Proxy, byName: ReadonlyMap<string, Proxy[]>, d: Diagnostics): void {
+  const R = LB_ERROR_CODES.ERR_LB_CONFIG_REFERENCE;
+  const tableOf = (name: string | undefined): boolean => {
+    const n = name ?? p.name;
+    return (byName.get(n) ?? []).some((x) => x.stickTable !== undefined);
+  };
+  for (const rules of [p.httpRequest, p.httpResponse, p.tcpRequestConnection, p.tcpRequestContent]) {
+    for (const r of rules) {
+      if (r.params.trackCounter !== undefined && !tableOf(r.params.table)) {
+        d.alert(r.loc, `Proxy '${p.name}': unable to find table '${r.params.table ?? p.name}' referenced by track-sc${r.params.trackCounter}.`, R);
+      }
+    }
+  }
+  for (const s of p.stickRules) {
+    if (!tableOf(s.table)) d.alert(s.loc, `Proxy '${p.name}': unable to find stick-table '${s.table ?? p.name}'.`, R);
   }
 }
 

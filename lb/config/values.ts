@@ -6,8 +6,6 @@
 // Behaviour was checked against Debian's haproxy 2.6.12 (`haproxy -c -f`); deliberate deviations
 // (where we are stricter) are called out next to the code.
 
-import { isIPv4, isIPv6 } from 'node:net';
-
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
 function ok<T>(value: T): Result<T> {
@@ -37,6 +35,14 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
 /** Leading decimal digits of `text`; value is capped (Infinity) once it cannot be exact. */
 function leadingDigits(text: string): { end: number; value: number } {
   let i = 0;
@@ -57,14 +63,14 @@ function leadingDigits(text: string): { end: number; value: number } {
  * Deviation: haproxy 2.6 only warns about trailing characters after a unit (`10ms5`); we reject.
  */
 export function parseTime(text: string, defaultUnit: 'ms' | 's' = 'ms'): Result<number> {
+  const ms = timeMs(text, defaultUnit);
+  if (ms >= 0) return ok(ms);
   if (text.length === 0) return err('expects an integer value (in milliseconds)');
-  const { end, value } = leadingDigits(text);
+  const { end } = leadingDigits(text);
   if (end === 0) return err(`unexpected character '${text[0] ?? ''}' in time value '${text}'`);
   let unitEnd = end;
-  while (unitEnd < text.length && /[a-z]/i.test(text[unitEnd] ?? '')) unitEnd++;
-  const unit = text.slice(end, unitEnd);
-  const factor = TIME_UNITS_US.get(unit === '' ? defaultUnit : unit);
-  if (factor === undefined) {
+  while (unitEnd < text.length && isAsciiLetter(text.charCodeAt(unitEnd))) unitEnd++;
+  if (TIME_UNITS_US.get(unitEnd === end ? defaultUnit : text.slice(end, unitEnd)) === undefined) {
     return err(`unexpected character '${text[end] ?? ''}' in time value '${text}'`);
   }
   if (unitEnd < text.length) {
@@ -73,11 +79,43 @@ export function parseTime(text: string, defaultUnit: 'ms' | 's' = 'ms'): Result<
         'us, ms, s, m, h and d are supported',
     );
   }
+  return err(`timer overflow in '${text}' (maximum value is ${MAX_TIMER_MS} ms or ~24.8 days)`);
+}
+
+/**
+ * parseTime's success path without a Result object, for hot callers: milliseconds, or -1 when
+ * the text is not a valid time (then call parseTime for the error message).
+ */
+export function timeMs(text: string, defaultUnit: 'ms' | 's' = 'ms'): number {
+  const len = text.length;
+  let end = 0;
+  let value = 0;
+  while (end < len && isDigit(text.charCodeAt(end))) value = value * 10 + (text.charCodeAt(end++) - 48);
+  if (end === 0) return -1;
+  if (value > Number.MAX_SAFE_INTEGER) value = Number.POSITIVE_INFINITY;
+  let unitEnd = end;
+  while (unitEnd < len && isAsciiLetter(text.charCodeAt(unitEnd))) unitEnd++;
+  if (unitEnd < len) return -1;
+  const factor = TIME_UNITS_US.get(unitEnd === end ? defaultUnit : text.slice(end, unitEnd));
+  if (factor === undefined) return -1;
   const ms = Math.ceil((value * factor) / 1000);
-  if (!Number.isFinite(ms) || ms > MAX_TIMER_MS) {
-    return err(`timer overflow in '${text}' (maximum value is ${MAX_TIMER_MS} ms or ~24.8 days)`);
+  return Number.isFinite(ms) && ms <= MAX_TIMER_MS ? ms : -1;
+}
+
+/**
+ * A plain decimal of at most 9 digits (no sign), or -1: the common case of parseInteger without
+ * a Result object. Callers fall back to parseInteger for anything else and for the message.
+ */
+export function smallUint(text: string): number {
+  const len = text.length;
+  if (len === 0 || len > 9) return -1;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) return -1;
+    n = n * 10 + (c - 48);
   }
-  return ok(ms);
+  return n;
 }
 
 /**
@@ -128,7 +166,11 @@ export function parseSize(text: string): Result<number> {
  * lies within [min, max]. The error names the range so the user knows what is allowed.
  */
 export function parseInteger(text: string, min: number, max: number): Result<number> {
-  if (!/^-?[0-9]+$/.test(text)) return err(`'${text}' is not a valid integer`);
+  // ^-?[0-9]+$, by hand: this runs for every numeric server option of a big configuration
+  const start = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  let i = start;
+  while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+  if (i === start || i !== text.length) return err(`'${text}' is not a valid integer`);
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     return err(`value '${text}' is out of range [${min}..${max}]`);
@@ -182,6 +224,18 @@ const ADDRESS_PREFIXES: ReadonlyMap<string, Prefix> = new Map<string, Prefix>([
   ['quic6', { family: 'ipv6', dgram: true }],
 ]);
 
+const ANY_PREFIX: Prefix = { family: 'any' };
+const UNIX_PREFIX: Prefix = { family: 'unix' };
+
+/** /^[A-Za-z0-9]+$/ on text[0, end). */
+function isAlnumRun(text: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c) && !isAsciiLetter(c)) return false;
+  }
+  return true;
+}
+
 // sockaddr_un.sun_path is 108 bytes including the terminating NUL.
 const UNIX_PATH_MAX = 107;
 
@@ -191,20 +245,102 @@ const UNIX_PATH_MAX = 107;
  * undefined when the text is not such a form.
  */
 export function normalizeIPv4(text: string): string | undefined {
-  if (!/^[0-9]+(\.[0-9]+){0,3}$/.test(text)) return undefined;
-  const parts = text.split('.').map(Number);
-  const last = parts.length - 1;
-  const lastMax = 2 ** (8 * (4 - last)) - 1;
-  let n = 0;
-  for (let i = 0; i < last; i++) {
-    const p = parts[i] ?? 0;
-    if (p > 255) return undefined;
-    n = n * 256 + p;
+  // By hand rather than regex + split: every `server` line comes through here. Parts are decimal
+  // (a leading zero does not mean octal here); an already canonical quad is returned as is.
+  const len = text.length;
+  let n = 0; // the parts before the last one, as a number
+  let parts = 0;
+  let canonical = true;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    let v = 0;
+    while (i < len && isDigit(text.charCodeAt(i))) v = v * 10 + (text.charCodeAt(i++) - 48);
+    if (i === start) return undefined;
+    if (i - start > 1 && text.charCodeAt(start) === 48) canonical = false;
+    parts++;
+    if (i === len) {
+      const shift = 2 ** (8 * (5 - parts));
+      if (v > shift - 1) return undefined;
+      if (canonical && parts === 4) return text;
+      n = n * shift + v;
+      return `${Math.floor(n / 16777216)}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.${n % 256}`;
+    }
+    if (parts === 4 || text.charCodeAt(i) !== 46 /* . */ || v > 255) return undefined;
+    n = n * 256 + v;
+    i++;
   }
-  const tail = parts[last] ?? 0;
-  if (tail > lastMax) return undefined;
-  n = n * 2 ** (8 * (4 - last)) + tail;
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** Strict dotted quad, no leading zeros: what Node's net.isIPv4 accepts. */
+export function isIPv4Text(text: string): boolean {
+  const len = text.length;
+  let parts = 0;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    let v = 0;
+    while (i < len && i - start < 4 && isDigit(text.charCodeAt(i))) v = v * 10 + (text.charCodeAt(i++) - 48);
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && text.charCodeAt(start) === 48)) return false;
+    parts++;
+    if (i === len) return parts === 4;
+    if (parts === 4 || text.charCodeAt(i) !== 46 /* . */) return false;
+    i++;
+  }
+}
+
+function isZoneChar(c: number): boolean {
+  return isDigit(c) || isAsciiLetter(c) || c === 45 /* - */ || c === 46 /* . */ || c === 58 /* : */;
+}
+
+/**
+ * What Node's net.isIPv6 accepts, without its large regex (slow to run, and node:net is not
+ * needed otherwise): 1-4 hex digit groups separated by ':', at most one '::' standing for at least
+ * one group, an optional dotted quad as the last two groups, an optional `%zone`.
+ */
+export function isIPv6Text(text: string): boolean {
+  let end = text.length;
+  if (text.indexOf(':') < 0) return false;
+  const pct = text.indexOf('%');
+  if (pct >= 0) {
+    if (pct === end - 1) return false;
+    for (let k = pct + 1; k < end; k++) if (!isZoneChar(text.charCodeAt(k))) return false;
+    end = pct;
+  }
+  let groups = 0;
+  let compressed = false;
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58 || end < 2) return false;
+    compressed = true;
+    i = 2;
+    if (i === end) return true;
+  }
+  for (;;) {
+    let j = i;
+    while (j < end && isHexDigit(text.charCodeAt(j))) j++;
+    if (j < end && text.charCodeAt(j) === 46) {
+      // a dotted quad ends the address
+      if (!isIPv4Text(text.slice(i, end))) return false;
+      groups += 2;
+      break;
+    }
+    if (j === i || j - i > 4) return false;
+    groups++;
+    if (j === end) break;
+    if (text.charCodeAt(j) !== 58) return false;
+    if (text.charCodeAt(j + 1) === 58 && j + 1 < end) {
+      if (compressed) return false;
+      compressed = true;
+      i = j + 2;
+      if (i === end) break;
+    } else {
+      i = j + 1;
+      if (i === end) return false;
+    }
+  }
+  return compressed ? groups <= 7 : groups === 8;
 }
 
 function isHostname(text: string): boolean {
@@ -212,6 +348,19 @@ function isHostname(text: string): boolean {
   return text
     .split('.')
     .every((label) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
+}
+
+/** parseOnePort's success path without a Result object: the port, or -1 (ask parseOnePort why). */
+function portNumber(text: string, min: number): number {
+  const len = text.length;
+  if (len === 0 || len > 5) return -1;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n < min || n > 65535 ? -1 : n;
 }
 
 function parseOnePort(text: string, min: number, raw: string): Result<number> {
@@ -239,10 +388,10 @@ export function parseAddress(text: string, opts: AddressOptions): Result<Address
   const raw = text;
   if (text.length === 0) return err('missing address');
   let rest = text;
-  let prefix: Prefix = { family: 'any' };
-  const at = /^([A-Za-z0-9]+)@/.exec(text);
-  if (at !== null) {
-    const name = at[1] ?? '';
+  let prefix: Prefix = ANY_PREFIX;
+  const atPos = text.indexOf('@');
+  if (atPos > 0 && isAlnumRun(text, atPos)) {
+    const name = text.slice(0, atPos);
     const known = ADDRESS_PREFIXES.get(name);
     if (known === undefined) {
       return err(
@@ -252,9 +401,9 @@ export function parseAddress(text: string, opts: AddressOptions): Result<Address
     }
     if (known.dgram === true) return err(`dgram-type address not acceptable in '${raw}'`);
     prefix = known;
-    rest = text.slice(at[0].length);
+    rest = text.slice(atPos + 1);
   } else if (text.startsWith('/')) {
-    prefix = { family: 'unix' };
+    prefix = UNIX_PREFIX;
   }
 
   switch (prefix.family) {
@@ -310,7 +459,7 @@ function parseInetAddress(
       portText = rest.slice(colon + 1);
       // HAProxy always takes the last colon as the port separator, so `::1` would silently
       // become host `::`, port 1. Refuse that ambiguity instead of guessing.
-      if (host.includes(':') && host !== '::' && !isIPv6(host) && isIPv6(rest)) {
+      if (host.includes(':') && host !== '::' && !isIPv6Text(host) && isIPv6Text(rest)) {
         return err(
           `ambiguous IPv6 address '${rest}' in '${raw}': write '[${rest}]' or '[${rest}]:<port>'`,
         );
@@ -323,7 +472,7 @@ function parseInetAddress(
     if (bracketed) return err(`invalid address: '[${host}]' in '${raw}'`);
     family = forced === 'ipv6' ? 'ipv6' : 'ipv4';
     host = family === 'ipv6' ? '::' : '0.0.0.0';
-  } else if (isIPv6(host)) {
+  } else if (isIPv6Text(host)) {
     if (forced === 'ipv4') return err(`invalid address: '${bracketed ? `[${host}]` : host}' in '${raw}'`);
     family = 'ipv6';
   } else {
@@ -339,10 +488,11 @@ function parseInetAddress(
     }
   }
 
-  const addr: Address = { family, host, raw };
+  // Each Address is built by one literal (same key order as before): adding keys afterwards costs
+  // an extra properties array per object, and there is one Address per server line.
   if (portText === undefined || portText === '') {
     if (opts.port === 'required') return err(`missing port specification in '${raw}'`);
-    return ok(addr);
+    return ok({ family, host, raw });
   }
   if (opts.port === 'forbidden') return err(`port specification not permitted here in '${raw}'`);
 
@@ -351,9 +501,7 @@ function parseInetAddress(
     if (opts.portOffset !== true) return err(`port offset not permitted here in '${raw}'`);
     const off = parseOnePort(portText.slice(1), 0, raw);
     if (!off.ok) return err(`invalid port offset '${portText}' in '${raw}'`);
-    addr.port = first === '-' ? -off.value : off.value;
-    addr.portOffset = true;
-    return ok(addr);
+    return ok({ family, host, raw, port: first === '-' ? -off.value : off.value, portOffset: true });
   }
   const minPort = opts.port === 'required' ? 1 : 0;
   const dash = portText.indexOf('-');
@@ -364,14 +512,15 @@ function parseInetAddress(
     const hi = parseOnePort(portText.slice(dash + 1), minPort, raw);
     if (!hi.ok) return hi;
     if (hi.value < lo.value) return err(`invalid port range '${portText}'`);
-    addr.port = lo.value;
-    addr.portLast = hi.value;
-    return ok(addr);
+    return ok({ family, host, raw, port: lo.value, portLast: hi.value });
   }
-  const port = parseOnePort(portText, minPort, raw);
-  if (!port.ok) return port;
-  addr.port = port.value;
-  return ok(addr);
+  let port = portNumber(portText, minPort);
+  if (port < 0) {
+    const r = parseOnePort(portText, minPort, raw);
+    if (!r.ok) return r;
+    port = r.value;
+  }
+  return ok({ family, host, raw, port });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,7 +534,7 @@ export interface Cidr {
 }
 
 function netmaskToPrefix(mask: string): number | undefined {
-  if (!isIPv4(mask)) return undefined;
+  if (!isIPv4Text(mask)) return undefined;
   const n = mask.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
   const inverted = 2 ** 32 - 1 - n;
   // A contiguous mask inverted is 2^k - 1.
@@ -418,7 +567,7 @@ export function parseCidr(text: string): Result<Cidr> {
   if (v4 !== undefined) {
     family = 'ipv4';
     address = v4;
-  } else if (isIPv6(addrText) && !addrText.includes('%')) {
+  } else if (isIPv6Text(addrText) && !addrText.includes('%')) {
     family = 'ipv6';
     address = addrText;
   } else {

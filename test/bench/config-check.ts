@@ -1,8 +1,13 @@
 // Benchmark: `lb -c` on a generated ~10,000-line configuration (1,000 backends × 8 servers, one ACL
 // and one use_backend rule per backend). Goal (issue 2): under 300 ms wall on this machine.
 // Run directly: node test/bench/config-check.ts [runs]
+//
+// Wall time depends on how loaded the machine is, so every run also reports the CPU time (user +
+// system, all threads) of the lb process: a hook loaded with --import reads process.resourceUsage()
+// at the process's 'exit' event and writes it to a file (spawnSync does not report a child's
+// rusage). The same is measured for `node -e 0` and `lb -v`: the start-up floor under lb -c.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,26 +39,65 @@ export function generateConfig(backends = 1000, servers = 8): string {
   return out.join('\n') + '\n';
 }
 
-export async function benchConfigCheck(runs = 7): Promise<{ lines: number; medianMs: number; runs: number[] }> {
+/** Writes the process's CPU time (ms, user + system, all threads) to $LB_BENCH_RUSAGE at exit. */
+const RUSAGE_HOOK =
+  'data:text/javascript,' +
+  encodeURIComponent(
+    "import { writeFileSync } from 'node:fs';" +
+      "process.on('exit', () => { const u = process.resourceUsage(); writeFileSync(process.env.LB_BENCH_RUSAGE, String((u.userCPUTime + u.systemCPUTime) / 1000)); });",
+  );
+
+export interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+export interface Figures {
+  /** Medians over the runs. */
+  wallMs: number;
+  cpuMs: number;
+  runs: Sample[];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** Runs `node ...args` `runs` times after one warm-up run (which fills Node's compile cache). */
+function measure(args: readonly string[], runs: number, dir: string, check: (stdout: string, status: number | null, stderr: string) => void): Figures {
+  const node = join(ROOT, 'node_modules', '.bin', 'node');
+  const rusage = join(dir, 'rusage');
+  const samples: Sample[] = [];
+  for (let i = 0; i <= runs; i++) {
+    rmSync(rusage, { force: true });
+    const t0 = performance.now();
+    const r = spawnSync(node, ['--import', RUSAGE_HOOK, ...args], { encoding: 'utf8', env: { ...process.env, LB_BENCH_RUSAGE: rusage } });
+    const wallMs = performance.now() - t0;
+    check(r.stdout, r.status, r.stderr);
+    const cpuMs = Number(readFileSync(rusage, 'utf8'));
+    if (i > 0) samples.push({ wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs) });
+  }
+  return { wallMs: median(samples.map((s) => s.wallMs)), cpuMs: median(samples.map((s) => s.cpuMs)), runs: samples };
+}
+
+export async function benchConfigCheck(runs = 7): Promise<{ lines: number; check: Figures; nodeFloor: Figures; version: Figures }> {
   const dir = mkdtempSync(join(tmpdir(), 'lb-bench-'));
   try {
     const text = generateConfig();
     const file = join(dir, 'big.cfg');
     writeFileSync(file, text);
-    const node = join(ROOT, 'node_modules', '.bin', 'node');
     const lb = join(ROOT, 'bin', 'lb.js');
-    const times: number[] = [];
-    // one warm-up run fills Node's compile cache, as any second invocation on a host would
-    for (let i = 0; i <= runs; i++) {
-      const t0 = performance.now();
-      const r = spawnSync(node, [lb, '-c', '-f', file], { encoding: 'utf8' });
-      const ms = performance.now() - t0;
-      if (r.status !== 0 || !r.stdout.includes('Configuration file is valid')) throw new Error(`lb -c failed: ${r.stderr}`);
-      if (i > 0) times.push(Math.round(ms));
-    }
-    const sorted = [...times].sort((a, b) => a - b);
-    const medianMs = sorted[Math.floor(sorted.length / 2)] ?? NaN;
-    return { lines: text.split('\n').length - 1, medianMs, runs: times };
+    const check = measure([lb, '-c', '-f', file], runs, dir, (stdout, status, stderr) => {
+      if (status !== 0 || !stdout.includes('Configuration file is valid')) throw new Error(`lb -c failed: ${stderr}`);
+    });
+    const nodeFloor = measure(['-e', '0'], runs, dir, (_o, status) => {
+      if (status !== 0) throw new Error('node -e 0 failed');
+    });
+    const version = measure([lb, '-v'], runs, dir, (stdout, status) => {
+      if (status !== 0 || !stdout.startsWith('lb version')) throw new Error('lb -v failed');
+    });
+    return { lines: text.split('\n').length - 1, check, nodeFloor, version };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -61,5 +105,10 @@ export async function benchConfigCheck(runs = 7): Promise<{ lines: number; media
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await benchConfigCheck(Number(process.argv[2] ?? 7));
-  console.log(`lb -c on ${r.lines} lines: median ${r.medianMs} ms (runs: ${r.runs.join(', ')} ms; goal < 300 ms)`);
+  const { loadavg } = await import('node:os');
+  const row = (label: string, f: Figures): string => `${label.padEnd(28)} wall ${String(f.wallMs).padStart(4)} ms   cpu ${String(f.cpuMs).padStart(4)} ms   (runs wall/cpu: ${f.runs.map((s) => `${s.wallMs}/${s.cpuMs}`).join(', ')})`;
+  console.log(`medians of ${r.check.runs.length} runs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; cpu = user + system, all threads`);
+  console.log(row(`lb -c on ${r.lines} lines`, r.check) + '   goal: wall < 300 ms');
+  console.log(row('lb -v (start-up floor)', r.version));
+  console.log(row('node -e 0 (Node start-up)', r.nodeFloor));
 }

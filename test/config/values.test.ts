@@ -2,8 +2,11 @@
 // has an opinion; cases marked "deviation" are where lb is deliberately stricter.
 import test from 'ava';
 import * as fc from 'fast-check';
+import { isIPv4, isIPv6 } from 'node:net';
 import {
   formatTime,
+  isIPv4Text,
+  isIPv6Text,
   normalizeIPv4,
   parseAddress,
   parseCidr,
@@ -404,6 +407,22 @@ test('property: every valid IPv4 dotted quad with a port parses back to itself',
       const r = parseAddress(`[${ip}]:${port}`, BIND);
       return r.ok && r.value.host === ip && r.value.port === port && r.value.family === 'ipv6';
     }),
+  );
+  t.pass();
+});
+
+test('property: the hand-written IPv4/IPv6 recognisers agree with node:net on arbitrary and address-like strings', (t) => {
+  // values.ts avoids node:net on the config hot path; this keeps it honest.
+  const addressLike = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.ipV4Extended(),
+    fc.stringMatching(/^[0-9a-fA-F:.]{0,45}$/),
+    fc.string({ maxLength: 50 }),
+  );
+  fc.assert(
+    fc.property(addressLike, (s) => isIPv4Text(s) === isIPv4(s) && isIPv6Text(s) === isIPv6(s)),
+    { numRuns: 20000 },
   );
   t.pass();
 });

@@ -11,7 +11,7 @@ import { KeywordTable, type KeywordDef, type KwContext } from '../keywords.ts';
 import type { AclDef, Balance, Bind, Condition, HttpCheckStep, Proxy, ProxyKind, ProxySettings, Rule, RuleParams, SectionKind, ServerOptions, StatsSettings, StickTable } from '../model.ts';
 import { alert, cidr, errnoCode, int, isDirectory, mapped, parseLog, readableFile, size, time } from './common.ts';
 import { HANDLED_STATUS, HTTP_REQUEST_ACTIONS, HTTP_RESPONSE_ACTIONS, TCP_CONNECTION_ACTIONS, TCP_CONTENT_ACTIONS, reportUnknownAction, type ActionDef } from './rules.ts';
-import { parseAddress, parseInteger, parseTime } from '../values.ts';
+import { parseAddress, parseInteger, parseTime, smallUint, timeMs, type AddressOptions } from '../values.ts';
 
 export interface ProxyCtx extends KwContext {
   readonly proxy: Proxy;
@@ -27,19 +27,64 @@ const BE: readonly SectionKind[] = ['defaults', 'backend', 'listen'];
 const BE_ONLY: readonly SectionKind[] = ['backend', 'listen'];
 
 /** Default values HAProxy gives a server when neither default-server nor the line set them. */
-const SERVER_DEFAULTS: ServerOptions = { inter: 2000, fall: 3, rise: 2, weight: 1 };
-
-export function emptySettings(): ProxySettings {
-  return { log: [], options: {}, timeouts: {}, errorfiles: {}, httpCheck: [] };
+function serverDefaults(): ServerOptions {
+  return { inter: 2000, fall: 3, rise: 2, weight: 1 };
 }
 
+const SERVER_ADDRESS: AddressOptions = { port: 'optional', portOffset: true, allowFd: false };
+
+
+/**
+ * A new proxy inheriting from `base` (a defaults section), if any. The copy is deep enough that a
+ * proxy changing its own settings never changes its defaults section (values that are replaced
+ * whole, like balance, are shared). Built in place, keys in the same order as always (settings
+ * first, then the proxy's own lists): it runs once per proxy and shows in the 10k-line bench.
+ */
 export function newProxy(kind: ProxyKind, name: string, loc: { file: string; line: number }, base: ProxySettings | undefined): Proxy {
-  const inherited: ProxySettings = base === undefined ? emptySettings() : copySettings(base);
+  if (base === undefined) {
+    return {
+      kind,
+      name,
+      loc,
+      log: [],
+      options: {},
+      timeouts: {},
+      errorfiles: {},
+      httpCheck: [],
+      binds: [],
+      servers: [],
+      acls: [],
+      httpRequest: [],
+      httpResponse: [],
+      tcpRequestConnection: [],
+      tcpRequestContent: [],
+      useBackend: [],
+      stickRules: [],
+    };
+  }
+  const s: ProxySettings = { log: base.log.slice(), options: { ...base.options }, timeouts: { ...base.timeouts }, errorfiles: { ...base.errorfiles }, httpCheck: base.httpCheck.slice() };
+  if (base.mode !== undefined) s.mode = base.mode;
+  if (base.httpchk !== undefined) s.httpchk = base.httpchk;
+  if (base.forwardfor !== undefined) s.forwardfor = base.forwardfor;
+  if (base.retries !== undefined) s.retries = base.retries;
+  if (base.maxconn !== undefined) s.maxconn = base.maxconn;
+  if (base.balance !== undefined) s.balance = base.balance;
+  if (base.hashType !== undefined) s.hashType = base.hashType;
+  if (base.defaultServer !== undefined) s.defaultServer = { ...base.defaultServer };
+  if (base.stats !== undefined) {
+    const st = { ...base.stats };
+    if (st.auth !== undefined) st.auth = [...st.auth];
+    if (st.admin !== undefined) st.admin = [...st.admin];
+    if (st.scope !== undefined) st.scope = [...st.scope];
+    s.stats = st;
+  }
+  if (base.tcpRequestInspectDelay !== undefined) s.tcpRequestInspectDelay = base.tcpRequestInspectDelay;
+  if (base.logFormat !== undefined) s.logFormat = base.logFormat;
   return {
     kind,
     name,
     loc,
-    ...inherited,
+    ...s,
     binds: [],
     servers: [],
     acls: [],
@@ -52,45 +97,6 @@ export function newProxy(kind: ProxyKind, name: string, loc: { file: string; lin
   };
 }
 
-/**
- * A copy of the inherited settings deep enough that a proxy changing its own settings never
- * changes its defaults section (values that are replaced whole, like balance, are shared).
- * Hand-written instead of structuredClone: it runs once per proxy and shows in the 10k-line bench.
- */
-function copySettings(base: ProxySettings): ProxySettings {
-  const s = pickSettings(base);
-  s.log = [...s.log];
-  s.options = { ...s.options };
-  s.timeouts = { ...s.timeouts };
-  s.errorfiles = { ...s.errorfiles };
-  s.httpCheck = [...s.httpCheck];
-  if (s.defaultServer !== undefined) s.defaultServer = { ...s.defaultServer };
-  if (s.stats !== undefined) {
-    const st = { ...s.stats };
-    if (st.auth !== undefined) st.auth = [...st.auth];
-    if (st.admin !== undefined) st.admin = [...st.admin];
-    if (st.scope !== undefined) st.scope = [...st.scope];
-    s.stats = st;
-  }
-  return s;
-}
-
-/** The settings part of a proxy, i.e. what a defaults section hands down. */
-export function pickSettings(p: ProxySettings): ProxySettings {
-  const s: ProxySettings = { log: p.log, options: p.options, timeouts: p.timeouts, errorfiles: p.errorfiles, httpCheck: p.httpCheck };
-  if (p.mode !== undefined) s.mode = p.mode;
-  if (p.httpchk !== undefined) s.httpchk = p.httpchk;
-  if (p.forwardfor !== undefined) s.forwardfor = p.forwardfor;
-  if (p.retries !== undefined) s.retries = p.retries;
-  if (p.maxconn !== undefined) s.maxconn = p.maxconn;
-  if (p.balance !== undefined) s.balance = p.balance;
-  if (p.hashType !== undefined) s.hashType = p.hashType;
-  if (p.defaultServer !== undefined) s.defaultServer = p.defaultServer;
-  if (p.stats !== undefined) s.stats = p.stats;
-  if (p.tcpRequestInspectDelay !== undefined) s.tcpRequestInspectDelay = p.tcpRequestInspectDelay;
-  if (p.logFormat !== undefined) s.logFormat = p.logFormat;
-  return s;
-}
 
 /** Name → ACL definition per proxy, so rules referring to ACLs stay O(1) in big configs. */
 const aclIndex = new WeakMap<Proxy, Map<string, AclDef>>();
@@ -309,20 +315,31 @@ const TIMEOUT_DEFS: readonly Def[] = TIMEOUTS.map(
 // ---------------------------------------------------------------------------------------------
 // servers
 
-type ServerOpt = { args: 0 | 1; apply(o: ServerOptions, v: string, ctx: ProxyCtx, what: string): boolean };
+/**
+ * `server` is undefined for `default-server`. Error messages name the line through whatOf(): the
+ * text is only built when there is an error (8,000 server lines are common in big configs).
+ */
+type ServerOpt = { args: 0 | 1; apply(o: ServerOptions, v: string, ctx: ProxyCtx, server: string | undefined): boolean };
+
+function whatOf(ctx: ProxyCtx, server: string | undefined): string {
+  return server === undefined ? `'default-server'` : `'server ${ctx.proxy.name}/${server}'`;
+}
 
 function tOpt(key: 'inter' | 'fastinter' | 'downinter' | 'slowstart'): ServerOpt {
   return {
     args: 1,
-    apply(o, v, ctx, what) {
-      const r = parseTime(v);
-      if (!r.ok) {
-        alert(ctx, `${what} : '${key}' : ${r.error}.`);
-        return false;
+    apply(o, v, ctx, server) {
+      let t = timeMs(v);
+      if (t < 0) {
+        const r = parseTime(v);
+        if (!r.ok) {
+          alert(ctx, `${whatOf(ctx, server)} : '${key}' : ${r.error}.`);
+          return false;
+        }
+        t = r.value;
       }
-      const t = r.value;
       if (t === 0 && key !== 'slowstart') {
-        alert(ctx, `${what} : '${key}' : expects a positive delay in milliseconds.`);
+        alert(ctx, `${whatOf(ctx, server)} : '${key}' : expects a positive delay in milliseconds.`);
         return false;
       }
       o[key] = t;
@@ -334,10 +351,15 @@ function tOpt(key: 'inter' | 'fastinter' | 'downinter' | 'slowstart'): ServerOpt
 function iOpt(key: 'fall' | 'rise' | 'weight' | 'maxconn' | 'maxqueue' | 'port', min: number, max: number): ServerOpt {
   return {
     args: 1,
-    apply(o, v, ctx, what) {
+    apply(o, v, ctx, server) {
+      const n = smallUint(v);
+      if (n >= min && n <= max) {
+        o[key] = n;
+        return true;
+      }
       const r = parseInteger(v, min, max);
       if (!r.ok) {
-        alert(ctx, `${what} : '${key}' : ${r.error}.`);
+        alert(ctx, `${whatOf(ctx, server)} : '${key}' : ${r.error}.`);
         return false;
       }
       o[key] = r.value;
@@ -359,10 +381,10 @@ function bOpt(key: 'check' | 'checkSsl' | 'backup' | 'disabled' | 'ssl' | 'sendP
 function sOpt(key: 'addr' | 'sni' | 'alpn' | 'cookie' | 'initAddr' | 'observe' | 'onError' | 'resolvers', check?: (v: string) => string | undefined): ServerOpt {
   return {
     args: 1,
-    apply(o, v, ctx, what) {
+    apply(o, v, ctx, server) {
       const e = check?.(v);
       if (e !== undefined) {
-        alert(ctx, `${what} : ${e}`);
+        alert(ctx, `${whatOf(ctx, server)} : ${e}`);
         return false;
       }
       o[key] = v;
@@ -374,9 +396,9 @@ function sOpt(key: 'addr' | 'sni' | 'alpn' | 'cookie' | 'initAddr' | 'observe' |
 function fileOpt(key: 'caFile' | 'crt', label: string): ServerOpt {
   return {
     args: 1,
-    apply(o, v, ctx, what) {
+    apply(o, v, ctx, server) {
       if (!readableFile(ctx, v)) {
-        alert(ctx, `${what} : '${label}' : unable to load '${v}'.`);
+        alert(ctx, `${whatOf(ctx, server)} : '${label}' : unable to load '${v}'.`);
         return false;
       }
       o[key] = v;
@@ -424,9 +446,9 @@ const SERVER_OPTS: ReadonlyMap<string, ServerOpt> = new Map<string, ServerOpt>([
     'verify',
     {
       args: 1,
-      apply(o, v, ctx, what) {
+      apply(o, v, ctx, server) {
         if (v !== 'none' && v !== 'required') {
-          alert(ctx, `${what} : 'verify' : unknown verify method '${v}', only 'none' and 'required' are supported.`);
+          alert(ctx, `${whatOf(ctx, server)} : 'verify' : unknown verify method '${v}', only 'none' and 'required' are supported.`);
           return false;
         }
         o.verify = v;
@@ -464,23 +486,23 @@ function levenshtein(a: string, b: string): number {
 }
 
 /** Parses server options from `args[from]` on into `o`. */
-function serverOptions(args: readonly string[], from: number, o: ServerOptions, ctx: ProxyCtx, what: string): boolean {
+function serverOptions(args: readonly string[], from: number, o: ServerOptions, ctx: ProxyCtx, server: string | undefined): boolean {
   for (let i = from; i < args.length; i++) {
     const k = args[i] ?? '';
     const opt = SERVER_OPTS.get(k);
     if (opt === undefined) {
-      alert(ctx, `${what} : unknown keyword '${k}'${suggestServerOpt(k)}`);
+      alert(ctx, `${whatOf(ctx, server)} : unknown keyword '${k}'${suggestServerOpt(k)}`);
       return false;
     }
     if (opt.args === 1) {
       const v = args[i + 1];
       if (v === undefined) {
-        alert(ctx, `${what} : '${k}' expects an argument.`);
+        alert(ctx, `${whatOf(ctx, server)} : '${k}' expects an argument.`);
         return false;
       }
-      if (!opt.apply(o, v, ctx, what)) return false;
+      if (!opt.apply(o, v, ctx, server)) return false;
       i++;
-    } else if (!opt.apply(o, '', ctx, what)) return false;
+    } else if (!opt.apply(o, '', ctx, server)) return false;
   }
   return true;
 }
@@ -1152,7 +1174,7 @@ const DEFS: readonly Def[] = [
     runtime: 'ready',
     parse(args, ctx) {
       const o: ServerOptions = { ...ctx.proxy.defaultServer };
-      if (serverOptions(args, 1, o, ctx, `'default-server'`)) ctx.proxy.defaultServer = o;
+      if (serverOptions(args, 1, o, ctx, undefined)) ctx.proxy.defaultServer = o;
     },
   },
   {
@@ -1167,14 +1189,14 @@ const DEFS: readonly Def[] = [
         alert(ctx, "'server' expects <name> and <addr>[:<port>] as arguments.");
         return;
       }
-      const what = `'server ${ctx.proxy.name}/${name}'`;
-      const r = parseAddress(addrText, { port: 'optional', portOffset: true, allowFd: false });
+      const r = parseAddress(addrText, SERVER_ADDRESS);
       if (!r.ok) {
-        alert(ctx, `${what} : ${r.error}`);
+        alert(ctx, `${whatOf(ctx, name)} : ${r.error}`);
         return;
       }
-      const o: ServerOptions = { ...SERVER_DEFAULTS, ...ctx.proxy.defaultServer };
-      if (!serverOptions(args, 3, o, ctx, what)) return;
+      const ds = ctx.proxy.defaultServer;
+      const o: ServerOptions = ds === undefined ? serverDefaults() : { ...serverDefaults(), ...ds };
+      if (!serverOptions(args, 3, o, ctx, name)) return;
       ctx.proxy.servers.push({ name, address: r.value, options: o, loc: ctx.where });
     },
   },
