@@ -438,10 +438,12 @@ class UnixDgramTransport implements Transport {
     this.#child = null;
     if (child === null || child.exitCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
+      // Keep the loop alive until the helper has exited: the helper and its pipes are unref'd
+      // while running, so without this a stopping lb could leave close() unsettled.
+      child.ref();
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
       }, 2000);
-      timer.unref();
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();
