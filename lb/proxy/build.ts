@@ -7,17 +7,22 @@
 // Every problem is collected (DESIGN.md principle 2) with the file:line of the line at fault; the
 // runtime refuses to start when there is one. Things the model parses but the running lb does not
 // do yet are refused here by name, never silently accepted.
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { Bind, ConfigModel, LogTarget, Proxy, Server } from '../config/model.ts';
-import { AclTable } from '../acl/eval.ts';
+import { AclTable, type CompiledCondition } from '../acl/eval.ts';
+import { httpCheckRequest } from '../config/httpchk.ts';
+import type { CheckOptions, HttpCheckOptions, HttpExpect } from '../checks/index.ts';
+import type { StatsHttpConfig } from '../stats/http-handler.ts';
 import { algorithmFactory, parseHashType, Pool, type BalanceSpec, type HashKey, type HashTypeSpec, type Server as PoolServer } from '../balance/index.ts';
 import { validateLogTarget, type LogTargetSpec } from '../log/targets.ts';
-import { actionContext, compileRouter, compileRuleSet, httpRuleHooks, txnFromConn, Next, type RuleSet, type Router } from '../rules/engine.ts';
+import { actionContext, compileRouter, compileRuleSet, httpRuleHooks, txnFromConn, Next, type RuleSet, type Router, type ServiceTable } from '../rules/engine.ts';
 import { bindInputFromRecord, bindTlsSettings, loadCertStore, CertStoreHolder } from '../tls/index.ts';
-import { loadErrorFile, type ErrorPage, type ErrorPages } from './http-errors.ts';
+import { loadErrorFile, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../stats/prometheus.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { cidrPredicate } from './http.ts';
-import { createBackend, createFrontend, createServer, type Backend, type ConnInfo, type ForwardFor, type Frontend, type Listener, type RuntimeServer, type ServerPicker } from './types.ts';
+import { createBackend, createFrontend, createServer, RequestTimings, type Backend, type ConnInfo, type ForwardFor, type Frontend, type Listener, type RuntimeServer, type ServerPicker } from './types.ts';
 
 /** A listener with what the runtime needs besides the data path's Listener. */
 export interface BuiltListener extends Listener {
@@ -28,8 +33,59 @@ export interface BuiltListener extends Listener {
   readonly connRules: RuleSet | undefined;
   /** http frontends: `tcp-request content` rules with L4 conditions, run on accept too. */
   readonly contentRulesAtAccept: RuleSet | undefined;
+  /** A standalone stats proxy (`listen stats`): the runtime serves its connections itself. */
+  readonly stats: BuiltStats | undefined;
   /** For messages: `file:line` of the bind line. */
   readonly where: string;
+}
+
+/** One server line with what health checks and the stats need besides the data path's view. */
+export interface BuiltServer {
+  readonly model: Server;
+  /** Position in the backend, from 1 (HAProxy's puid without `id`). */
+  readonly id: number;
+  readonly runtime: RuntimeServer;
+  readonly pool: PoolServer<RuntimeServer>;
+  /** The resolved `check` settings; undefined without `check`. */
+  readonly check: CheckOptions | undefined;
+  readonly rise: number;
+  readonly fall: number;
+}
+
+/** A backend (or the backend side of a listen section) with its Pool and server lines. */
+export interface BuiltBackend {
+  readonly proxy: Proxy;
+  readonly backend: Backend;
+  readonly pool: Pool<RuntimeServer>;
+  /** Balance algorithm name as the stats print it. */
+  readonly algo: string;
+  readonly servers: readonly BuiltServer[];
+}
+
+/** `stats enable` / `stats uri` of one http proxy. */
+export interface BuiltStats {
+  readonly proxy: Proxy;
+  readonly frontend: Frontend;
+  readonly http: StatsHttpConfig;
+  /** `stats admin if COND` lines (OR'd); empty = no admin. */
+  readonly admin: readonly CompiledCondition[];
+  /**
+   * The proxy forwards nothing (no server, no backend): the runtime serves it by itself, which is
+   * also the only place where the admin form's POST body can be read.
+   */
+  readonly standalone: boolean;
+  /** `http-request` rules of a standalone stats proxy (run by the stats server itself). */
+  readonly rules: RuleSet | undefined;
+}
+
+/**
+ * Late-bound services for `http-request use-service NAME`: the builder compiles the rule before the
+ * runtime exists, the runtime fills `render` at start.
+ */
+export interface ServiceHolder {
+  prometheus: (() => string) | undefined;
+  /** Serves the stats page of a proxy that also forwards traffic; true when it answered. */
+  stats: ((st: BuiltStats, txn: HttpTxn) => boolean) | undefined;
 }
 
 export interface BuiltConfig {
@@ -42,6 +98,13 @@ export interface BuiltConfig {
   readonly logTargets: readonly LogTargetSpec[];
   /** Things that work but differ from HAProxy (printed at start as warnings). */
   readonly warnings: readonly string[];
+  /** Backends with their pools and server lines, in configuration order. */
+  readonly backendInfo: ReadonlyMap<string, BuiltBackend>;
+  /** Stats pages, in configuration order. */
+  readonly stats: readonly BuiltStats[];
+  /** Every frontend/backend/listen proxy in configuration order, with HAProxy's ids (from 1... as 2.6 numbers them). */
+  readonly proxies: readonly { readonly proxy: Proxy; readonly id: number }[];
+  readonly services: ServiceHolder;
 }
 
 export type BuildResult = { ok: true; value: BuiltConfig } | { ok: false; errors: string[] };
@@ -158,11 +221,69 @@ function serverProblems(s: Server, mode: 'tcp' | 'http'): string[] {
   if (o.ssl === true) out.push(`server '${s.name}': 'ssl' towards servers (re-encryption) is not implemented by the running lb yet`);
   if (o.sendProxy === true || o.sendProxyV2 === true) out.push(`server '${s.name}': 'send-proxy' is not implemented by the running lb yet`);
   if (o.cookie !== undefined && mode === 'http') out.push(`server '${s.name}': 'cookie' persistence is not implemented by the running lb yet`);
-  if (o.slowstart !== undefined) out.push(`server '${s.name}': 'slowstart' is not implemented by the running lb yet`);
+  if (o.agentCheck === true) out.push(`server '${s.name}': 'agent-check' needs 'agent-port', which lb's configuration does not parse yet`);
+  if (o.check === true && o.checkSsl === true && (o.caFile === undefined) && o.verify === 'required') out.push(`server '${s.name}': 'check-ssl' with 'verify required' needs 'ca-file'`);
   return out;
 }
 
-function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: string[]): Backend | undefined {
+/**
+ * The `check` settings of one server resolved from the model: the server line (default-server
+ * already applied by the parser), the backend's `option httpchk` / `http-check` steps /
+ * `option tcp-check`, and its `timeout check` / `timeout connect`. Returns an error text for
+ * settings the running lb cannot honour.
+ */
+function checkOptionsOf(p: Proxy, s: Server): CheckOptions | string {
+  const o = s.options;
+  const c: CheckOptions = { type: 'tcp' };
+  if (o.inter !== undefined) c.inter = o.inter;
+  if (o.fastinter !== undefined) c.fastinter = o.fastinter;
+  if (o.downinter !== undefined) c.downinter = o.downinter;
+  if (p.timeouts['check'] !== undefined) c.timeoutCheck = p.timeouts['check'];
+  if (p.timeouts['connect'] !== undefined) c.timeoutConnect = p.timeouts['connect'];
+  if (o.port !== undefined) c.port = o.port;
+  if (o.addr !== undefined) c.addr = o.addr;
+  if (o.checkSsl === true) {
+    const ssl: NonNullable<CheckOptions['ssl']> = { verify: o.verify ?? 'none' };
+    if (o.sni !== undefined) ssl.servername = o.sni;
+    if (o.caFile !== undefined) ssl.ca = readFileSync(o.caFile);
+    c.ssl = ssl;
+  }
+  if (p.options['httpchk'] === true) {
+    const http = httpCheckOf(p);
+    if (typeof http === 'string') return http;
+    c.type = 'http';
+    c.http = http;
+  } else if (p.options['tcp-check'] === true) {
+    // `tcp-check` rule lines are refused by the parser: `option tcp-check` alone is a connect check.
+    c.type = 'tcp-check';
+    c.tcpCheck = [];
+  }
+  return c;
+}
+
+/** `option httpchk` + `http-check send|expect|disable-on-404` → the runner's options. */
+function httpCheckOf(p: Proxy): HttpCheckOptions | string {
+  const steps = p.httpCheck;
+  const sends = steps.filter((st) => st.kind === 'send');
+  if (sends.length > 1) return `several 'http-check send' steps (multi-request checks) are not implemented by the running lb yet (${where(sends[1]!.loc)})`;
+  const expects: HttpExpect[] = [];
+  let disableOn404 = false;
+  for (const st of steps) {
+    if (st.kind === 'connect') return `'http-check connect' is not implemented by the running lb yet (${where(st.loc)})`;
+    if (st.kind === 'disable-on-404') disableOn404 = true;
+    if (st.kind !== 'expect') continue;
+    const m = st.match;
+    if (m === 'status' || m === 'rstatus' || m === 'string' || m === 'rstring') {
+      expects.push({ kind: m, value: st.pattern ?? '', ...(st.negate === true ? { negate: true } : {}) });
+    } else {
+      return `'http-check expect ${m ?? ''}' is not implemented by the running lb yet (${where(st.loc)})`;
+    }
+  }
+  // The request bytes come from lb/config/httpchk.ts (the one serialiser of the model's request).
+  return { request: Buffer.from(httpCheckRequest(p.httpchk, sends[0]), 'latin1'), expects, disableOn404 };
+}
+
+function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: string[], infos: Map<string, BuiltBackend>, services: ServiceHolder): Backend | undefined {
   const mode = p.mode ?? 'tcp';
   const spec = balanceSpec(p);
   let bad = false;
@@ -181,21 +302,28 @@ function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: 
   }
   const servers: RuntimeServer[] = [];
   const inits = [];
-  let checks = false;
+  const lines: { model: Server; id: number; runtime: RuntimeServer; check: CheckOptions | undefined }[] = [];
   for (const s of p.servers) {
     const probs = serverProblems(s, mode);
+    let check: CheckOptions | undefined;
+    if (s.options.check === true && probs.length === 0) {
+      const c = checkOptionsOf(p, s);
+      if (typeof c === 'string') probs.push(`server '${s.name}': ${c}`);
+      else check = c;
+    }
     for (const m of probs) errors.push(`${where(s.loc)}: ${m}`);
     if (probs.length > 0) {
       bad = true;
       continue;
     }
-    if (s.options.check === true) checks = true;
     const host = s.address.host;
     const rs = createServer(s.name, host, s.address.port ?? 0, s.options.maxconn ?? 0);
+    rs.timings = new RequestTimings();
     servers.push(rs);
+    lines.push({ model: s, id: lines.length + 1, runtime: rs, check });
     inits.push({ name: s.name, weight: s.options.weight ?? 1, backup: s.options.backup === true, maxconn: s.options.maxconn ?? 0, usable: s.options.disabled !== true, data: rs });
   }
-  if (checks) warnings.push(`${where(p.loc)}: backend '${p.name}': health checks ('check') are not run yet: every server stays UP (wired by the health-check issue)`);
+  void warnings;
   if (bad || typeof spec === 'string') return undefined;
   let pool: Pool<RuntimeServer>;
   try {
@@ -240,8 +368,9 @@ function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: 
     // when it is the frontend itself): only pure backends carry rule hooks here.
     if (p.kind === 'backend') {
       const acls = new AclTable(p.acls);
-      const rq = compileRuleSet(p.httpRequest, acls, actionContext('http-request', pages));
-      const rs = compileRuleSet(p.httpResponse, acls, actionContext('http-response', pages));
+      const svc = serviceTable(services);
+      const rq = compileRuleSet(p.httpRequest, acls, actionContext('http-request', pages, svc));
+      const rs = compileRuleSet(p.httpResponse, acls, actionContext('http-response', pages, svc));
       if (!rq.ok) errors.push(rq.error);
       if (!rs.ok) errors.push(rs.error);
       if (rq.ok && rs.ok) {
@@ -251,7 +380,16 @@ function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: 
     }
     init.http = http;
   }
-  return createBackend(init);
+  const be = createBackend(init);
+  be.timings = new RequestTimings();
+  const built: BuiltServer[] = [];
+  for (const l of lines) {
+    const ps = pool.byName(l.model.name);
+    if (ps === undefined) continue;
+    built.push({ ...l, pool: ps, rise: l.model.options.rise ?? 2, fall: l.model.options.fall ?? 3 });
+  }
+  infos.set(p.name, { proxy: p, backend: be, pool, algo: p.balance?.algorithm ?? 'roundrobin', servers: built });
+  return be;
 }
 
 /** Expands one bind line into listen addresses (port ranges give one listener per port). */
@@ -312,23 +450,76 @@ function logSpecs(targets: readonly LogTarget[], errors: string[], what: string)
   return out;
 }
 
-function buildFrontend(p: Proxy, m: ConfigModel, backends: ReadonlyMap<string, Backend>, opts: BuildOptions, errors: string[], listeners: BuiltListener[]): Frontend | undefined {
+/** HAProxy's default `stats uri`. */
+const DEFAULT_STATS_URI = '/haproxy?stats';
+
+/** `stats ...` of an http proxy → the handler's settings; problems are pushed to `errors`. */
+function statsConfigOf(p: Proxy, acls: AclTable, label: string, errors: string[]): { http: StatsHttpConfig; admin: CompiledCondition[] } | undefined {
+  const st = p.stats;
+  if (st === undefined || (st.enable !== true && st.uri === undefined)) return undefined;
+  let ok = true;
+  const refuse = (what: string): void => {
+    errors.push(`${label}: ${what} is not implemented by the running lb yet`);
+    ok = false;
+  };
+  if ((p.mode ?? 'tcp') !== 'http') {
+    errors.push(`${label}: the stats page needs 'mode http'`);
+    ok = false;
+  }
+  if (st.scope !== undefined && st.scope.length > 0) refuse("'stats scope'");
+  if (st.showNode !== undefined) refuse("'stats show-node'");
+  if (st.httpRequest !== undefined && st.httpRequest.length > 0) refuse("'stats http-request'");
+  const admin: CompiledCondition[] = [];
+  for (const cond of st.admin ?? []) {
+    const c = acls.compile(cond);
+    if (c.ok) admin.push(c.value);
+    else {
+      errors.push(`${label}: stats admin: ${c.error}`);
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
+  const http: StatsHttpConfig = {
+    uri: st.uri ?? DEFAULT_STATS_URI,
+    users: (st.auth ?? []).map((a) => ({ user: a.user, password: a.password })),
+    refresh: st.refresh === undefined ? 0 : Math.max(1, Math.round(st.refresh / 1000)),
+    hideVersion: st.hideVersion === true,
+    showLegends: st.showLegends === true,
+  };
+  if (st.realm !== undefined) http.realm = st.realm;
+  return { http, admin };
+}
+
+/** A proxy's own log targets (not `log global`), for its health lines. Invalid ones were refused by the parser. */
+export function logSpecsOf(targets: readonly LogTarget[]): LogTargetSpec[] {
+  return logSpecs(targets, [], '');
+}
+
+function buildFrontend(
+  p: Proxy,
+  m: ConfigModel,
+  backends: ReadonlyMap<string, Backend>,
+  opts: BuildOptions,
+  errors: string[],
+  listeners: BuiltListener[],
+  services: ServiceHolder,
+  statsOut: BuiltStats[],
+): Frontend | undefined {
   const mode = p.mode ?? 'tcp';
   const label = `${where(p.loc)}: ${p.kind} '${p.name}'`;
-  if (p.stats?.enable === true || p.stats?.uri !== undefined) {
-    errors.push(`${label}: the stats page is not implemented yet ('stats enable' / 'stats uri'; lb/stats is a later issue)`);
-    return undefined;
-  }
   if (mode === 'http' && !opts.http) {
     errors.push(`${label}: mode http needs the L7 data path (lb/proxy/http.ts), which is not available in this build`);
     return undefined;
   }
   const acls = new AclTable(p.acls);
   const pages = mode === 'http' ? errorPagesOf(p, errors) : undefined;
-  let ok = true;
+  const statsCfg = statsConfigOf(p, acls, label, errors);
+  const wantsStats = p.stats !== undefined && (p.stats.enable === true || p.stats.uri !== undefined);
+  let ok = !wantsStats || statsCfg !== undefined;
+  const svc = serviceTable(services);
   const rs = (kind: Parameters<typeof actionContext>[0], rules: Proxy['httpRequest']): RuleSet | undefined => {
     if (rules.length === 0) return undefined;
-    const r = compileRuleSet(rules, acls, actionContext(kind, pages));
+    const r = compileRuleSet(rules, acls, actionContext(kind, pages, svc));
     if (r.ok) return r.value;
     errors.push(r.error);
     ok = false;
@@ -353,6 +544,7 @@ function buildFrontend(p: Proxy, m: ConfigModel, backends: ReadonlyMap<string, B
   const r: Router = router.value;
   const t = p.timeouts;
   let fe: Frontend;
+  let statsRef: BuiltStats | undefined;
   if (mode === 'tcp') {
     const content = contentRules;
     const selectBackend = (conn: ConnInfo): Backend | undefined => {
@@ -372,7 +564,15 @@ function buildFrontend(p: Proxy, m: ConfigModel, backends: ReadonlyMap<string, B
     if (contentRules !== undefined && p.tcpRequestInspectDelay !== undefined) {
       errors.push(`${label}: 'tcp-request inspect-delay' in an http frontend is not implemented by the running lb yet (content rules run on accept with L4 facts)`);
     }
-    const hooks = httpRuleHooks(reqRules, resRules, p.useBackend.length > 0 ? r : undefined);
+    // A proxy that forwards nothing (`listen stats`) is served entirely by the runtime's stats
+    // server; otherwise the stats page is intercepted after the http-request rules, as HAProxy.
+    const standalone = statsCfg !== undefined && p.servers.length === 0 && p.defaultBackend === undefined && p.useBackend.length === 0;
+    if (statsCfg !== undefined && !standalone && statsCfg.admin.length > 0) {
+      errors.push(`${label}: 'stats admin' in a proxy that also forwards traffic is not implemented by the running lb yet (use a separate 'listen stats')`);
+    }
+    let intercept: ((txn: HttpTxn) => boolean) | undefined;
+    if (statsCfg !== undefined && !standalone) intercept = (txn) => statsRef !== undefined && services.stats !== undefined && services.stats(statsRef, txn);
+    const hooks = standalone ? undefined : httpRuleHooks(reqRules, resRules, p.useBackend.length > 0 ? r : undefined, intercept);
     const fwd = forwardForOf(p);
     const http: { hooks?: HttpHooks; forwardFor?: ForwardFor; errorPages?: ErrorPages } = {};
     if (hooks !== undefined) http.hooks = hooks;
@@ -388,6 +588,10 @@ function buildFrontend(p: Proxy, m: ConfigModel, backends: ReadonlyMap<string, B
       timeouts: { client: t.client ?? 0, httpRequest: t['http-request'] ?? 0, httpKeepAlive: t['http-keep-alive'] ?? 0 },
       http,
     });
+    if (statsCfg !== undefined) {
+      statsRef = { proxy: p, frontend: fe, http: statsCfg.http, admin: statsCfg.admin, standalone, rules: standalone ? reqRules : undefined };
+      statsOut.push(statsRef);
+    }
   }
   for (const b of p.binds) {
     const tlsOpts = bindTls(b, mode, m, errors);
@@ -404,6 +608,7 @@ function buildFrontend(p: Proxy, m: ConfigModel, backends: ReadonlyMap<string, B
         tls: tlsOpts,
         connRules,
         contentRulesAtAccept: mode === 'http' ? contentRules : undefined,
+        stats: statsRef?.standalone === true ? statsRef : undefined,
         where: where(b.loc),
       });
     }
@@ -416,15 +621,28 @@ const NO_SINK = {
   respond(): void {},
 };
 
+/** `http-request use-service NAME`: the services the running lb provides. */
+function serviceTable(h: ServiceHolder): ServiceTable {
+  return new Map([
+    [
+      'prometheus-exporter',
+      (): ErrorPage => localResponse(200, 'OK', [['content-type', PROMETHEUS_CONTENT_TYPE]], h.prometheus?.() ?? ''),
+    ],
+  ]);
+}
+
 /** Builds everything; collects every error. */
 export function buildConfig(m: ConfigModel, opts: BuildOptions): BuildResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   const backends = new Map<string, Backend>();
+  const backendInfo = new Map<string, BuiltBackend>();
+  const services: ServiceHolder = { prometheus: undefined, stats: undefined };
+  const stats: BuiltStats[] = [];
   for (const p of m.proxies) {
     if (p.kind !== 'backend' && p.kind !== 'listen') continue;
     if (p.kind === 'listen' && p.servers.length === 0 && p.stats !== undefined) continue;
-    const be = buildBackend(p, opts, errors, warnings);
+    const be = buildBackend(p, opts, errors, warnings, backendInfo, services);
     if (be !== undefined) backends.set(p.name, be);
   }
   const frontends = new Map<string, Frontend>();
@@ -432,9 +650,13 @@ export function buildConfig(m: ConfigModel, opts: BuildOptions): BuildResult {
   for (const p of m.proxies) {
     if (p.kind !== 'frontend' && p.kind !== 'listen') continue;
     if (p.binds.length === 0) continue;
-    const fe = buildFrontend(p, m, backends, opts, errors, listeners);
+    const fe = buildFrontend(p, m, backends, opts, errors, listeners, services, stats);
     if (fe !== undefined) frontends.set(p.name, fe);
   }
+  // HAProxy numbers proxies from 1 in configuration order; the CLI's own proxy takes the first id
+  // when the global section declares a stats socket (observed on 2.6).
+  let nextId = m.global.statsSockets.length > 0 ? 2 : 1;
+  const proxies = m.proxies.filter((p) => p.kind !== 'defaults').map((p) => ({ proxy: p, id: nextId++ }));
   const logTargets = logSpecs(m.global.log, errors, 'global log');
   const g = m.global;
   if (g.chroot !== undefined || g.user !== undefined || g.group !== undefined) {
@@ -444,5 +666,5 @@ export function buildConfig(m: ConfigModel, opts: BuildOptions): BuildResult {
   if (m.peers.length > 0) errors.push(`${where(m.peers[0]!.loc)}: 'peers' sections are not enforced by the running lb yet`);
   if (listeners.length === 0 && errors.length === 0) errors.push('no listener: the configuration binds nothing');
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: { listeners, frontends, backends, maxconn: g.maxconn ?? 0, logTargets, warnings } };
+  return { ok: true, value: { listeners, frontends, backends, maxconn: g.maxconn ?? 0, logTargets, warnings, backendInfo, stats, proxies, services } };
 }

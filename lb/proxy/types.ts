@@ -99,6 +99,63 @@ export interface RuntimeServer {
   maxconn: number;
   /** counters.sessCur is the number of connections currently assigned to this server. */
   readonly counters: Counters;
+  /**
+   * Per-request timings for the stats averages (qtime/ctime/rtime/ttime). Optional: the builder
+   * sets it; the data path calls `timings?.add(...)` once per finished request (see RequestTimings).
+   */
+  timings?: RequestTimings;
+}
+
+/**
+ * HAProxy's "average over the last 1024 requests" (swrate_add with n = 1024): avg += (v - avg) / n
+ * once the window is full, a plain mean before. Durations in ms; -1 = the phase did not happen
+ * (e.g. no queueing, or no response) and is not counted. The data path calls add() once per
+ * finished HTTP request (tcp mode: per session) on the backend and on the server it used:
+ *   q = time waiting in the queue, c = connect time, r = time to the response head (http),
+ *   t = total time of the request/session.
+ */
+export class RequestTimings {
+  static readonly WINDOW = 1024;
+  qAvg = 0;
+  cAvg = 0;
+  rAvg = 0;
+  tAvg = 0;
+  qMax = 0;
+  cMax = 0;
+  rMax = 0;
+  tMax = 0;
+  #n = [0, 0, 0, 0];
+
+  add(q: number, c: number, r: number, t: number): void {
+    if (q >= 0) {
+      this.qAvg = this.#avg(0, this.qAvg, q);
+      if (q > this.qMax) this.qMax = q;
+    }
+    if (c >= 0) {
+      this.cAvg = this.#avg(1, this.cAvg, c);
+      if (c > this.cMax) this.cMax = c;
+    }
+    if (r >= 0) {
+      this.rAvg = this.#avg(2, this.rAvg, r);
+      if (r > this.rMax) this.rMax = r;
+    }
+    if (t >= 0) {
+      this.tAvg = this.#avg(3, this.tAvg, t);
+      if (t > this.tMax) this.tMax = t;
+    }
+  }
+
+  #avg(i: number, avg: number, v: number): number {
+    const n = Math.min(RequestTimings.WINDOW, (this.#n[i] ?? 0) + 1);
+    this.#n[i] = n;
+    return avg + (v - avg) / n;
+  }
+
+  clear(): void {
+    this.qAvg = this.cAvg = this.rAvg = this.tAvg = 0;
+    this.qMax = this.cMax = this.rMax = this.tMax = 0;
+    this.#n = [0, 0, 0, 0];
+  }
 }
 
 /** True when `s` can take one more connection without exceeding its maxconn. */
@@ -196,6 +253,8 @@ export interface Backend {
   readonly queue: WaitQueue;
   /** http mode settings; undefined = HAProxy's defaults. */
   readonly http?: HttpBackendOptions;
+  /** Per-request timings for the stats averages (optional; see RequestTimings). */
+  timings?: RequestTimings;
 }
 
 /** What a frontend's routing may look at when choosing a backend (tcp mode: no payload fetches). */

@@ -46,10 +46,15 @@ export interface CompiledAction {
 
 export type RuleKind = 'http-request' | 'http-response' | 'tcp-request connection' | 'tcp-request content';
 
+/** `http-request use-service NAME`: a response produced by lb itself, by service name. */
+export type ServiceTable = ReadonlyMap<string, (t: Txn) => ErrorPage>;
+
 export interface ActionContext {
   readonly kind: RuleKind;
   /** errorfile pages of the proxy holding the rule. */
   readonly errorPages: ErrorPages | undefined;
+  /** Services `use-service` may name (HAProxy's built-in `prometheus-exporter`...). */
+  readonly services?: ServiceTable | undefined;
 }
 
 type ActionCompiler = (rule: Rule, ctx: ActionContext) => Result<CompiledAction>;
@@ -372,6 +377,27 @@ const setStatus: ActionCompiler = (rule) => {
 
 // ------------------------------------------------------------------------------------ tcp rules
 
+/**
+ * `http-request use-service prometheus-exporter [if COND]`: the request is answered by a service of
+ * lb itself (HAProxy's applets); the service name is the rule's `name` parameter. An unknown
+ * service is refused at startup, as haproxy refuses it at parse time.
+ */
+const useService: ActionCompiler = (rule, ctx) => {
+  const name = rule.params.name ?? '';
+  const svc = ctx.services?.get(name);
+  if (svc === undefined) {
+    const known = [...(ctx.services?.keys() ?? [])].join(', ');
+    return fail(rule, `'http-request use-service' : unknown service '${name}'${known === '' ? '' : ` (known: ${known})`}`);
+  }
+  return ok({
+    name: 'use-service',
+    run(t, sink) {
+      sink.respond(svc(t));
+      return Next.DONE;
+    },
+  });
+};
+
 const accept: ActionCompiler = () => ok({ name: 'accept', run: () => Next.STOP });
 const reject: ActionCompiler = () => ok({ name: 'reject', run: () => Next.DONE });
 
@@ -398,6 +424,7 @@ export const ACTIONS: Readonly<Record<RuleKind, ReadonlyMap<string, ActionCompil
     ['set-method', targetAction('set-method')],
     ['replace-uri', replaceTarget('replace-uri')],
     ['replace-path', replaceTarget('replace-path')],
+    ['use-service', useService],
     ['tarpit', notYet('tarpit delays are a later issue')],
     ['auth', notYet('userlists are a later issue')],
     ['set-timeout', notYet('per-request timeouts are a later issue')],

@@ -17,10 +17,10 @@ import { condTrue, type AclTable, type CompiledCondition } from '../acl/eval.ts'
 import { Txn } from '../acl/sample.ts';
 import type { HttpHooks, HttpTxn } from '../proxy/http-hooks.ts';
 import type { Backend, ConnInfo } from '../proxy/types.ts';
-import { compileAction, Next, type ActionContext, type ActionSink, type CompiledAction, type NextStep, type RuleKind } from './actions.ts';
+import { compileAction, Next, type ActionContext, type ActionSink, type CompiledAction, type NextStep, type RuleKind, type ServiceTable } from './actions.ts';
 import { compileValue, type ValueFormat } from './values.ts';
 
-export { Next, type NextStep } from './actions.ts';
+export { Next, type NextStep, type ServiceTable } from './actions.ts';
 
 interface CompiledRule {
   readonly cond: CompiledCondition | undefined;
@@ -179,18 +179,25 @@ export function txnFromHttp(h: HttpTxn): Txn {
 }
 
 /**
- * HttpHooks of one proxy: its http-request rules, then (frontends) routing, and its
+ * HttpHooks of one proxy: its http-request rules, then `intercept` (the stats page, which HAProxy
+ * serves after the http-request rules: true = it answered), then (frontends) routing, and its
  * http-response rules. Returns undefined when there is nothing to run: the data path then skips
  * the call. Hooks left out of the object are not called either.
  */
-export function httpRuleHooks(request: RuleSet | undefined, response: RuleSet | undefined, router: Router | undefined): HttpHooks | undefined {
+export function httpRuleHooks(
+  request: RuleSet | undefined,
+  response: RuleSet | undefined,
+  router: Router | undefined,
+  intercept?: (txn: HttpTxn) => boolean,
+): HttpHooks | undefined {
   const rq = request !== undefined && request.size > 0 ? request : undefined;
   const rs = response !== undefined && response.size > 0 ? response : undefined;
   const hooks: { onRequest?: (txn: HttpTxn) => void; onResponse?: (txn: HttpTxn) => void } = {};
-  if (rq !== undefined || router !== undefined) {
+  if (rq !== undefined || router !== undefined || intercept !== undefined) {
     hooks.onRequest = (txn) => {
       const t = txnFromHttp(txn);
       if (rq !== undefined && rq.run(t, txn) === Next.DONE) return;
+      if (intercept !== undefined && intercept(txn)) return;
       if (router !== undefined) {
         const be = router.select(t);
         if (be !== undefined) txn.useBackend(be);
@@ -206,6 +213,6 @@ export function httpRuleHooks(request: RuleSet | undefined, response: RuleSet | 
 }
 
 /** Convenience for the builder: one kind's context. */
-export function actionContext(kind: RuleKind, errorPages: ActionContext['errorPages']): ActionContext {
-  return { kind, errorPages };
+export function actionContext(kind: RuleKind, errorPages: ActionContext['errorPages'], services?: ServiceTable): ActionContext {
+  return { kind, errorPages, services };
 }

@@ -1,0 +1,126 @@
+// The stats dashboard in a real browser (Debian's chromium driven by playwright-core): it asks for
+// authentication (401 without credentials), renders three servers UP with credentials, and shows
+// one DOWN after its backend is killed, by refreshing itself (`stats refresh 1s` → Refresh header,
+// no reload from the test). A screenshot is saved to test-artifacts/dashboard.png.
+// Skips loudly when chromium or playwright-core is missing.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { freePorts, startLb, writeConfig } from '../proxy/run/harness.ts';
+import { backend } from '../integration/helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
+
+type Pw = typeof import('playwright-core');
+type Ctx = import('playwright-core').BrowserContext;
+type Page = import('playwright-core').Page;
+
+async function loadPlaywright(): Promise<Pw | string> {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install -y chromium)`;
+  try {
+    return await import('playwright-core');
+  } catch {
+    return 'playwright-core is not installed (npm install --save-dev playwright-core)';
+  }
+}
+
+test.serial('dashboard: 401 without credentials, three servers UP, one DOWN after a kill and a self-refresh; screenshot', async (t) => {
+  const pw = await loadPlaywright();
+  if (typeof pw === 'string') {
+    t.log(`SKIPPED (browser test): ${pw}`);
+    console.warn(`[browser test SKIPPED] ${pw}`);
+    t.pass();
+    return;
+  }
+  const [fe, st, p1, p2, p3] = await freePorts(5);
+  const bes = [backend(p1!), backend(p2!), backend(p3!)];
+  for (const b of bes) await b.start();
+  const cfg = writeConfig(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend web_frontend
+    bind 127.0.0.1:${fe}
+    default_backend web_backend
+backend web_backend
+    option httpchk GET /health
+    server backend1 127.0.0.1:${p1} check inter 200 fall 2 rise 2
+    server backend2 127.0.0.1:${p2} check inter 200 fall 2 rise 2
+    server backend3 127.0.0.1:${p3} check inter 200 fall 2 rise 2
+listen stats
+    bind 127.0.0.1:${st}
+    stats enable
+    stats uri /stats
+    stats refresh 1s
+    stats auth admin:haproxy123
+`);
+  const lb = await startLb(cfg, fe);
+  const dirs: string[] = [];
+  const contexts: Ctx[] = [];
+  const open = async (creds: boolean): Promise<Page> => {
+    const dir = mkdtempSync(join(tmpdir(), 'lb-chromium-'));
+    dirs.push(dir);
+    const ctx = await pw.chromium.launchPersistentContext(dir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1400, height: 900 },
+      ...(creds ? { httpCredentials: { username: 'admin', password: 'haproxy123' } } : {}),
+    });
+    contexts.push(ctx);
+    return ctx.newPage();
+  };
+  t.teardown(async () => {
+    for (const c of contexts) await c.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await lb.stop();
+    for (const b of bes) await b.kill();
+  });
+  const url = `http://127.0.0.1:${st}/stats`;
+
+  // A navigation without credentials is aborted by chromium on the challenge
+  // (ERR_INVALID_AUTH_CREDENTIALS): read the answer through the browser's request API instead.
+  const anon = await open(false);
+  const r0 = await anon.request.get(url);
+  t.is(r0.status(), 401, 'the dashboard asks for credentials');
+  t.is(r0.headers()['www-authenticate'], 'Basic realm="HAProxy Statistics"');
+
+  const page = await open(true);
+  let navigations = 0;
+  page.on('framenavigated', () => {
+    navigations++;
+  });
+  const poll = async (sel: string, n: number, ms: number): Promise<boolean> => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      try {
+        if ((await page.locator(sel).count()) === n) return true;
+      } catch {
+        // the page is navigating (self-refresh): try again
+      }
+      await page.waitForTimeout(100);
+    }
+    return false;
+  };
+  const r1 = await page.goto(url);
+  t.is(r1?.status(), 200);
+  t.true(await poll('tr.active_up', 3, 5000), 'three servers UP (green rows)');
+  const names = await page.locator('tr.active_up > td:nth-child(2)').allInnerTexts();
+  t.deepEqual(names.map((s) => s.trim()).sort(), ['backend1', 'backend2', 'backend3']);
+
+  await bes[1]!.kill();
+  const before = navigations;
+  t.true(await poll('tr.active_down', 1, 8000), 'one server DOWN (red row) after the page refreshed itself');
+  t.true(navigations > before, 'the page reloaded by itself (Refresh header)');
+  const down = await page.locator('tr.active_down > td:nth-child(2)').allInnerTexts();
+  t.deepEqual(down.map((s) => s.trim()), ['backend2']);
+  t.is(await page.locator('tr.active_up').count(), 2);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  t.true(existsSync(join(ARTIFACTS, 'dashboard.png')));
+});
