@@ -150,9 +150,25 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
   };
 }
 
+/**
+ * Server sockets read into a buffer of their own (`onread`) instead of Node's stream path, which
+ * allocates a 64 KiB backing store and a Buffer per read and runs Readable.push/emit('data'). The
+ * bytes are processed synchronously in the callback; when a write of them to the client did not
+ * complete at once (the client socket still holds bytes), they are still referenced by that write
+ * and the connection switches to a fresh buffer for its next read (readBufferFor).
+ */
+export const SERVER_READ_SIZE = 64 * 1024;
+/** Buffer the next read of the socket just handled goes to (Node calls the generator right after the callback). */
+let nextReadBuffer: Buffer = Buffer.alloc(0);
+function readBufferGenerator(): Buffer {
+  return nextReadBuffer;
+}
+
 /** One connection to a server; outlives sessions while it sits in the idle pool. */
 class ServerConn implements Poolable<ServerConn> {
   readonly sock: ServerSock;
+  /** Where the socket reads (see SERVER_READ_SIZE). */
+  rbuf: Buffer;
   readonly srv: RuntimeServer;
   readonly be: Backend;
   readonly resp: ResponseHead;
@@ -170,14 +186,20 @@ class ServerConn implements Poolable<ServerConn> {
     this.be = be;
     this.session = session;
     this.resp = freeResponses.pop() ?? new ResponseHead();
-    const s: ServerSock = net.connect({ host: srv.host, port: srv.port, allowHalfOpen: true, noDelay: true });
+    this.rbuf = nextReadBuffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+    const s: ServerSock = net.connect({
+      host: srv.host,
+      port: srv.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: readBufferGenerator, callback: onServerRead },
+    });
     s[kConn] = this;
     this.sock = s;
     s.on('error', onServerError);
     s.on('close', onServerClose);
     s.on('timeout', onServerTimeout);
     s.on('connect', onServerConnect);
-    s.on('data', onServerData);
     s.on('end', onServerEnd);
     s.on('drain', onServerDrain);
     if (be.timeouts.connect > 0) s.setTimeout(be.timeouts.connect);
@@ -194,10 +216,6 @@ class HttpSession implements HttpTxn, QueueWaiter {
   readonly client: ClientSock;
   readonly fe: Frontend;
   readonly req: RequestHead;
-  readonly src: string;
-  readonly srcPort: number;
-  readonly dst: string;
-  readonly dstPort: number;
   readonly hello = undefined;
   readonly sslFc: boolean;
   readonly sni: string | undefined;
@@ -241,13 +259,25 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.client = client;
     this.fe = fe;
     this.req = freeRequests.pop() ?? new RequestHead();
-    this.src = client.remoteAddress ?? '';
-    this.srcPort = client.remotePort ?? 0;
-    this.dst = client.localAddress ?? '';
-    this.dstPort = client.localPort ?? 0;
     this.sslFc = client instanceof tls.TLSSocket;
     const name = client instanceof tls.TLSSocket ? client.servername : undefined;
     this.sni = typeof name === 'string' ? name : undefined;
+  }
+
+  // Addresses are fetched on first use: each costs a getpeername/getsockname system call and a
+  // string, which most requests (no ACL on them, no forwardfor, no source hashing) never need.
+  // Node caches them on the socket, so they stay readable after the socket closed once fetched.
+  get src(): string {
+    return this.client.remoteAddress ?? '';
+  }
+  get srcPort(): number {
+    return this.client.remotePort ?? 0;
+  }
+  get dst(): string {
+    return this.client.localAddress ?? '';
+  }
+  get dstPort(): number {
+    return this.client.localPort ?? 0;
   }
 
   start(): void {
@@ -466,14 +496,20 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.localError(503);
       return;
     }
-    const key = be.http?.hashKey?.(this) ?? this.src;
-    const srv = be.queue.length > 0 && !retry ? undefined : be.picker.pick(key);
+    const srv = be.queue.length > 0 && !retry ? undefined : be.picker.pick(this.hashKey(be));
     if (srv === undefined || !hasFreeSlot(srv)) {
       this.enqueue();
       return;
     }
     this.take(srv);
     this.useServer(srv);
+  }
+
+  /** The balancer's hash input; only hashing algorithms (deterministic) read one. */
+  hashKey(be: Backend): string | undefined {
+    const hk = be.http?.hashKey;
+    if (hk !== undefined) return hk(this) ?? this.src;
+    return be.deterministic ? this.src : undefined;
   }
 
   enqueue(): void {
@@ -607,7 +643,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
         this.localError(503);
         return;
       }
-      const next = be.picker.pick(be.http?.hashKey?.(this) ?? this.src, prev);
+      const next = be.picker.pick(this.hashKey(be), prev);
       if (next === undefined || !hasFreeSlot(next)) {
         be.counters.redispatches++;
         prev.counters.redispatches++;
@@ -765,18 +801,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const resp = c.resp;
     const req = this.req;
     this.reqOut = null;
-    this.inResponse = true;
-    this.verdict = V_NONE;
-    const beHooks = this.be!.http?.hooks;
-    const feHooks = this.fe.http?.hooks;
-    if (beHooks?.onResponse !== undefined) this.runResponseHook(beHooks);
-    if (this.verdict === V_NONE && feHooks?.onResponse !== undefined) this.runResponseHook(feHooks);
-    if (this.verdict !== V_NONE) {
-      // http-response deny (or a failing rule): the server connection cannot be reused mid-response.
-      this.dropConn(c);
-      this.localError(502);
-      return;
-    }
+    if (!this.applyResponseRules(c)) return;
     this.countStatus(resp.outStatus, c.srv);
     // Client side mode: keep-alive unless the request closes, the body runs until close, the
     // client already half-closed, or the request body is still on its way.
@@ -815,6 +840,24 @@ class HttpSession implements HttpTxn, QueueWaiter {
       return;
     }
     if (!ok) c.sock.pause();
+  }
+
+  /**
+   * Runs the backend's then the frontend's http-response rules on the response head of `c`.
+   * Returns false when a rule denied it (or failed): the 502 is already answered.
+   */
+  applyResponseRules(c: ServerConn): boolean {
+    this.inResponse = true;
+    this.verdict = V_NONE;
+    const beHooks = this.be!.http?.hooks;
+    const feHooks = this.fe.http?.hooks;
+    if (beHooks?.onResponse !== undefined) this.runResponseHook(beHooks);
+    if (this.verdict === V_NONE && feHooks?.onResponse !== undefined) this.runResponseHook(feHooks);
+    if (this.verdict === V_NONE) return true;
+    // http-response deny (or a failing rule): the server connection cannot be reused mid-response.
+    this.dropConn(c);
+    this.localError(502);
+    return false;
   }
 
   runResponseHook(hooks: HttpHooks): void {
@@ -902,6 +945,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
 
   /** 101 Switching Protocols: forward the head, then both sockets become a raw tunnel. */
   switchToTunnel(c: ServerConn, chunk: Buffer, rest: number): void {
+    // http-response rules apply to the 101 too, as in haproxy 2.6 (e.g. security headers).
+    if (!this.applyResponseRules(c)) return;
     this.countStatus(101, c.srv);
     const head = serializeResponse(c.resp);
     this.rq = RQ_TUNNEL;
@@ -1268,20 +1313,30 @@ function onServerConnect(this: net.Socket): void {
   s.connected(c);
 }
 
-function onServerData(this: net.Socket, chunk: Buffer): void {
-  const c = connOf(this)!;
+function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
+  const c = connOf(this);
+  if (c === undefined) {
+    this.destroy();
+    return false;
+  }
   const s = c.session;
   if (s === null) {
     // Bytes on an idle connection: out of sync, never reuse it.
     c.destroy();
-    return;
+    return false;
   }
+  const client = s.client;
+  const chunk = n === buf.length ? buf : buf.subarray(0, n);
   if (s.rq === RQ_TUNNEL) {
-    s.countOut(chunk.length);
-    if (!s.client.write(chunk)) this.pause();
-    return;
+    s.countOut(n);
+    if (!client.write(chunk)) this.pause();
+  } else {
+    s.onServerBytes(c, chunk);
   }
-  s.onServerBytes(c, chunk);
+  // A write that did not complete synchronously keeps a view of rbuf: read into a new buffer.
+  if (client.writableLength > 0) c.rbuf = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+  nextReadBuffer = c.rbuf;
+  return true;
 }
 
 function onServerDrain(this: net.Socket): void {

@@ -21,6 +21,19 @@ import type { QueueEntry, QueueWaiter } from './queue.ts';
 import { bumpSessions, hasFreeSlot, type Backend, type ConnInfo, type Frontend, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.tcp.session');
+
+/**
+ * Server sockets read into a buffer of their session (`onread`) instead of Node's stream path
+ * (a 64 KiB backing store and a Buffer per read, Readable.push, emit('data')). Bytes are written
+ * to the client synchronously in the callback; if that write is still pending afterwards it keeps
+ * a view of the buffer, so the session switches to a fresh one for the next read.
+ */
+const SERVER_READ_SIZE = 64 * 1024;
+/** The buffer for the next read of the socket just handled (Node calls the generator after the callback). */
+let nextReadBuffer: Buffer = Buffer.alloc(0);
+function readBufferGenerator(): Buffer {
+  return nextReadBuffer;
+}
 type Tagged = net.Socket & { [kSession]?: TcpSession | undefined };
 
 /** Bytes of a ClientHello we are willing to hold while inspecting (HAProxy: tune.bufsize). */
@@ -59,18 +72,32 @@ class TcpSession implements QueueWaiter, ConnInfo {
   inspectBuf: Buffer | undefined = undefined;
   inspectLen = 0;
   hello: ClientHello | undefined = undefined;
-  readonly src: string;
-  readonly srcPort: number;
-  readonly dst: string;
-  readonly dstPort: number;
+  /** Where the server socket reads (see SERVER_READ_SIZE); replaced when a write still holds it. */
+  rbuf: Buffer | null = null;
 
   constructor(client: net.Socket, fe: Frontend) {
     this.client = client;
     this.fe = fe;
-    this.src = client.remoteAddress ?? '';
-    this.srcPort = client.remotePort ?? 0;
-    this.dst = client.localAddress ?? '';
-    this.dstPort = client.localPort ?? 0;
+  }
+
+  // Fetched on first use (a system call and a string each, which routing without ACLs on
+  // addresses never needs); Node caches them on the socket once fetched.
+  get src(): string {
+    return this.client.remoteAddress ?? '';
+  }
+  get srcPort(): number {
+    return this.client.remotePort ?? 0;
+  }
+  get dst(): string {
+    return this.client.localAddress ?? '';
+  }
+  get dstPort(): number {
+    return this.client.localPort ?? 0;
+  }
+
+  /** The balancer's hash input: only hashing algorithms (source) read it. */
+  get hashKey(): string | undefined {
+    return this.be!.deterministic ? this.src : undefined;
   }
 
   start(): void {
@@ -125,7 +152,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
       return;
     }
     // As HAProxy, a newcomer does not overtake connections already waiting in the queue.
-    const srv = be.queue.length > 0 && !retry ? undefined : be.picker.pick(this.src);
+    const srv = be.queue.length > 0 && !retry ? undefined : be.picker.pick(this.hashKey);
     if (srv === undefined || !hasFreeSlot(srv)) {
       this.enqueue();
       return;
@@ -186,7 +213,14 @@ class TcpSession implements QueueWaiter, ConnInfo {
     const srv = this.srv!;
     const be = this.be!;
     this.state = St.CONNECTING;
-    const s: Tagged = net.connect({ host: srv.host, port: srv.port, allowHalfOpen: true, noDelay: true });
+    nextReadBuffer = this.rbuf ??= Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+    const s: Tagged = net.connect({
+      host: srv.host,
+      port: srv.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: readBufferGenerator, callback: onServerRead },
+    });
     s[kSession] = this;
     this.server = s;
     s.on('error', onSocketError);
@@ -217,7 +251,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
         this.close();
         return;
       }
-      const next = be.picker.pick(this.src, prev);
+      const next = be.picker.pick(this.hashKey, prev);
       if (next === undefined || !hasFreeSlot(next)) {
         be.counters.redispatches++;
         prev.counters.redispatches++;
@@ -268,7 +302,6 @@ class TcpSession implements QueueWaiter, ConnInfo {
     // The client may have half-closed while we were inspecting its first bytes.
     if (c.readableEnded) s.end();
     c.on('drain', onClientDrain);
-    s.on('data', onServerData);
     s.on('end', onServerEnd);
     s.on('drain', onServerDrain);
     c.resume();
@@ -380,10 +413,19 @@ function onClientData(this: net.Socket, chunk: Buffer): void {
   if (!s.server!.write(chunk)) this.pause();
 }
 
-function onServerData(this: net.Socket, chunk: Buffer): void {
-  const s = sessionOf(this)!;
-  s.countOut(chunk.length);
-  if (!s.client.write(chunk)) this.pause();
+function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
+  const s = sessionOf(this);
+  if (s === undefined || s.server !== this || s.state !== St.ESTABLISHED) {
+    this.destroy();
+    return false;
+  }
+  s.countOut(n);
+  const c = s.client;
+  if (!c.write(n === buf.length ? buf : buf.subarray(0, n))) this.pause();
+  // The write did not complete synchronously and keeps a view of rbuf: read into a new buffer.
+  if (c.writableLength > 0) s.rbuf = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+  nextReadBuffer = s.rbuf!;
+  return true;
 }
 
 function onServerDrain(this: net.Socket): void {

@@ -12,6 +12,10 @@
 //   LB_NODE_FLAGS="--max-semi-space-size=2" node test/bench/proxy-bench.ts ...   (V8 flags for lb)
 //   LB_CPU_PROF=DIR: the lb runner writes a --cpu-prof profile into DIR when it stops.
 //
+// HTTP load comes from Debian's `wrk` when installed (one thread, pinned to the load core; set
+// LB_BENCH_WRK=0 for the Node generator): the Node generator costs more CPU per request than the
+// proxies, so with it both proxies idled at 15-50% and CPU µs/request was inflated by wake-ups.
+//
 // HTTP modes (issue 5's L7 goals) run against three raw-socket HTTP backends answering every GET
 // with a fixed response: keep-alive small responses, a new connection per request (the client
 // sends `Connection: close`), and 1 MiB response bodies on keep-alive connections.
@@ -19,7 +23,7 @@
 // Modes are a table (MODES): an HTTP mode adds an entry with its own haproxy section, lb runner
 // kind and load function (keep-alive small responses, new connection per request, 1 MiB bodies).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +187,10 @@ async function startEchoBackends(n: number): Promise<{ ports: number[]; close():
   };
 }
 
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CLOSE_LC = Buffer.from('onnection: close');
+const CLOSE_UC = Buffer.from('onnection: Close');
+
 /**
  * HTTP backends: every request head (GETs without body) gets a fixed response; the path picks its
  * size (/big → 1 MiB). Keep-alive unless the request says close.
@@ -196,19 +204,20 @@ async function startHttpBackends(n: number): Promise<{ ports: number[]; close():
     servers.push(
       net.createServer({ noDelay: true }, (s) => {
         sockets.add(s);
-        let tail = '';
-        s.on('data', (d: Buffer) => {
-          const text = tail + d.toString('latin1');
+        // Byte-level scan (no strings): this shares the load core with the generator.
+        let tail: Buffer | null = null;
+        s.on('data', (chunk: Buffer) => {
+          const d = tail === null ? chunk : Buffer.concat([tail, chunk]);
           let from = 0;
           for (;;) {
-            const e = text.indexOf('\r\n\r\n', from);
+            const e = d.indexOf(CRLFCRLF, from);
             if (e < 0) break;
-            const head = text.slice(from, e);
-            s.write(head.startsWith('GET /big') ? big : small);
-            if (head.includes('onnection: close')) s.end();
+            s.write(d[from + 5] === 0x62 /* GET /b */ ? big : small);
+            const c = d.indexOf(CLOSE_LC, from);
+            if ((c >= 0 && c < e) || (d.indexOf(CLOSE_UC, from) >= 0 && d.indexOf(CLOSE_UC, from) < e)) s.end();
             from = e + 4;
           }
-          tail = text.slice(from);
+          tail = from < d.length ? d.subarray(from) : null;
         });
         s.on('error', () => {});
         s.once('close', () => sockets.delete(s));
@@ -262,8 +271,47 @@ class RespReader {
   }
 }
 
+const WRK = '/usr/bin/wrk';
+/** Set by benchL4: the core wrk is pinned to (the load core). */
+let wrkCore: number | undefined;
+
+/** wrk (Debian's package) when installed and not disabled with LB_BENCH_WRK=0. */
+function useWrk(): boolean {
+  return process.env.LB_BENCH_WRK !== '0' && existsSync(WRK);
+}
+
+const WRK_UNIT: Readonly<Record<string, number>> = { us: 1, ms: 1000, s: 1e6 };
+
+/**
+ * HTTP load with wrk: one thread, `connections` keep-alive connections, each with one request in
+ * flight (no pipelining), the same for both proxies. With newConn, every request says
+ * `Connection: close` and wrk reconnects after each response. A C generator costs far less CPU
+ * per request than the Node one below, so the proxies, not the generator, set the pace.
+ */
+async function runWrk(port: number, mode: Mode, seconds: number): Promise<LoadResult> {
+  const path = mode.messageSize >= MiB ? '/big' : '/small';
+  const args = ['-t1', `-c${mode.connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '--timeout', '5s'];
+  if (mode.newConn === true) args.push('-H', 'Connection: close');
+  args.push(`http://127.0.0.1:${port}${path}`);
+  const child = pinned(wrkCore, WRK, args);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const reqs = /(\d+) requests in ([\d.]+)(us|ms|s),/.exec(out);
+  if (code !== 0 || reqs === null) throw new Error(`wrk failed (${code}): ${out}`);
+  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)/m.exec(out);
+  const p99us = p99 === null ? 0 : Number(p99[1]) * (WRK_UNIT[p99[2] ?? 'us'] ?? 1);
+  return { requests: Number(reqs[1]), seconds: (Number(reqs[2]) * (WRK_UNIT[reqs[3] ?? 's'] ?? 1e6)) / 1e6, p99us };
+}
+
 /** HTTP load: keep-alive ping-pong per connection, or one connection per request. Bounded in time. */
 async function runHttpLoad(port: number, mode: Mode, seconds: number): Promise<LoadResult> {
+  if (useWrk()) return runWrk(port, mode, seconds);
   const path = mode.messageSize >= MiB ? '/big' : '/small';
   const req = Buffer.from(`GET ${path} HTTP/1.1\r\nhost: bench\r\n${mode.newConn === true ? 'connection: close\r\n' : ''}\r\n`);
   const hist = createHistogram();
@@ -553,6 +601,8 @@ export async function benchL4(opts: BenchOptions = {}): Promise<BenchResult> {
   const log = opts.log ?? (() => {});
   const modes = MODES.filter((m) => opts.modes === undefined || opts.modes.includes(m.name));
   pin(loadCore);
+  wrkCore = loadCore;
+  if (modes.some((m) => m.kind === 'http')) log(useWrk() ? `http modes: load from ${WRK} (one thread, pinned with the backends)` : 'http modes: load from the Node generator (install wrk for a cheaper one)');
   const dir = mkdtempSync(join(tmpdir(), 'lb-bench-'));
   const backends = await startEchoBackends(3);
   const httpBackends = await startHttpBackends(3);
