@@ -50,6 +50,8 @@ export interface GlobalSection {
   sslDefaultServerCiphers?: string;
   sslDefaultServerOptions?: string[];
   tune: Record<string, number>;
+  /** `spread-checks N`: ± N% (0..50) of random jitter on every check interval. */
+  spreadChecks?: number;
   /** `setenv`/`presetenv` performed while parsing. */
   env?: Record<string, string>;
 }
@@ -136,6 +138,11 @@ export interface ServerOptions {
   observe?: string;
   onError?: string;
   agentCheck?: boolean;
+  /** `agent-port`, `agent-addr`, `agent-inter` (ms), `agent-send` (escapes resolved). */
+  agentPort?: number;
+  agentAddr?: string;
+  agentInter?: number;
+  agentSend?: string;
   resolvers?: string;
 }
 
@@ -179,6 +186,26 @@ export interface HttpCheckStep {
   negate?: boolean;
   match?: string;
   pattern?: string;
+  loc: Loc;
+}
+
+/**
+ * One `tcp-check` rule line, in order (`option tcp-check` runs them). `send` data has the
+ * tokenizer's escapes resolved (one char per byte); `send-binary` / `expect binary` keep hex text.
+ */
+export interface TcpCheckStep {
+  action: 'connect' | 'send' | 'send-binary' | 'expect';
+  /** connect: `port N`, `addr A`, `ssl`. */
+  port?: number;
+  addr?: string;
+  ssl?: boolean;
+  /** send: the bytes as latin1 text; send-binary: hex digits. */
+  data?: string;
+  /** expect: `[!] string|rstring|binary|rbinary <pattern>`. */
+  negate?: boolean;
+  match?: 'string' | 'rstring' | 'binary' | 'rbinary';
+  pattern?: string;
+  comment?: string;
   loc: Loc;
 }
 
@@ -246,6 +273,8 @@ export interface ProxySettings {
   errorfiles: Record<string, string>;
   defaultServer?: ServerOptions;
   httpCheck: HttpCheckStep[];
+  /** `tcp-check` rule lines; a proxy's own lines replace those of its defaults section. */
+  tcpCheck?: TcpCheckStep[];
   stats?: StatsSettings;
   tcpRequestInspectDelay?: number;
   logFormat?: string;

@@ -353,6 +353,10 @@ function crossCheck(model: ConfigModel, d: Diagnostics): void {
     if (need.length > 0 && !(p.kind === 'frontend' && p.binds.length === 0)) {
       d.warning(p.loc, `missing timeouts for ${p.kind === 'listen' ? 'proxy' : p.kind} '${p.name}'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: ${need.map((n) => `'${n}'`).join(', ')}.`, R);
     }
+    // haproxy 2.6 (cfgparse, check.c): rules without the option are not run.
+    if (isBackend(p) && p.tcpCheck !== undefined && p.tcpCheck.length > 0 && p.options['tcp-check'] !== true && p.options['httpchk'] !== true) {
+      d.warning(p.loc, `backend '${p.name}' uses tcp-check rules without 'option tcp-check', so the rules are ignored.`, R);
+    }
     // track-sc / stick rules need a table
     if (p.httpRequest.length + p.httpResponse.length + p.tcpRequestConnection.length + p.tcpRequestContent.length + p.stickRules.length > 0) {
       byName ??= proxiesByName(proxies);

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import type { Bind, ConfigModel, LogTarget, Proxy, Server } from '../config/model.ts';
 import { AclTable, type CompiledCondition } from '../acl/eval.ts';
 import { httpCheckRequest } from '../config/httpchk.ts';
-import type { CheckOptions, HttpCheckOptions, HttpExpect } from '../checks/index.ts';
+import type { AgentOptions, CheckOptions, HttpCheckOptions, HttpExpect, TcpCheckRule } from '../checks/index.ts';
 import type { StatsHttpConfig } from '../stats/http-handler.ts';
 import { algorithmFactory, parseHashType, Pool, type BalanceSpec, type HashKey, type HashTypeSpec, type Server as PoolServer } from '../balance/index.ts';
 import { validateLogTarget, type LogTargetSpec } from '../log/targets.ts';
@@ -48,6 +48,8 @@ export interface BuiltServer {
   readonly pool: PoolServer<RuntimeServer>;
   /** The resolved `check` settings; undefined without `check`. */
   readonly check: CheckOptions | undefined;
+  /** The resolved `agent-check` settings; undefined without `agent-check`. */
+  readonly agent: AgentOptions | undefined;
   readonly rise: number;
   readonly fall: number;
 }
@@ -221,7 +223,7 @@ function serverProblems(s: Server, mode: 'tcp' | 'http'): string[] {
   if (o.ssl === true) out.push(`server '${s.name}': 'ssl' towards servers (re-encryption) is not implemented by the running lb yet`);
   if (o.sendProxy === true || o.sendProxyV2 === true) out.push(`server '${s.name}': 'send-proxy' is not implemented by the running lb yet`);
   if (o.cookie !== undefined && mode === 'http') out.push(`server '${s.name}': 'cookie' persistence is not implemented by the running lb yet`);
-  if (o.agentCheck === true) out.push(`server '${s.name}': 'agent-check' needs 'agent-port', which lb's configuration does not parse yet`);
+  if (o.agentCheck === true && (o.agentPort ?? 0) === 0) out.push(`server '${s.name}': 'agent-check' needs 'agent-port'`);
   if (o.check === true && o.checkSsl === true && (o.caFile === undefined) && o.verify === 'required') out.push(`server '${s.name}': 'check-ssl' with 'verify required' needs 'ca-file'`);
   return out;
 }
@@ -254,11 +256,58 @@ function checkOptionsOf(p: Proxy, s: Server): CheckOptions | string {
     c.type = 'http';
     c.http = http;
   } else if (p.options['tcp-check'] === true) {
-    // `tcp-check` rule lines are refused by the parser: `option tcp-check` alone is a connect check.
+    // `option tcp-check` without rule lines is a plain connect check (haproxy: L4OK, no info).
     c.type = 'tcp-check';
-    c.tcpCheck = [];
+    c.tcpCheck = tcpCheckRulesOf(p);
   }
   return c;
+}
+
+/** The model's `tcp-check` lines → the runner's rules (lb/checks/tcpcheck.ts), in order. */
+function tcpCheckRulesOf(p: Proxy): TcpCheckRule[] {
+  const out: TcpCheckRule[] = [];
+  for (const st of p.tcpCheck ?? []) {
+    const comment = st.comment === undefined ? {} : { comment: st.comment };
+    switch (st.action) {
+      case 'connect':
+        out.push({
+          action: 'connect',
+          ...(st.port !== undefined ? { port: st.port } : {}),
+          ...(st.addr !== undefined ? { addr: st.addr } : {}),
+          ...(st.ssl === true ? { ssl: true } : {}),
+          ...comment,
+        });
+        break;
+      case 'send':
+        out.push({ action: 'send', data: st.data ?? '', ...comment });
+        break;
+      case 'send-binary':
+        out.push({ action: 'send-binary', hex: st.data ?? '', ...comment });
+        break;
+      case 'expect':
+        out.push({ action: 'expect', kind: st.match ?? 'string', pattern: st.pattern ?? '', ...(st.negate === true ? { negate: true } : {}), ...comment });
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * `agent-check` with `agent-port`/`agent-addr`/`agent-inter`/`agent-send`; the agent's interval
+ * defaults to the server's `inter` (haproxy: agent-inter, else inter), its timeouts are the
+ * backend's `timeout check` / `timeout connect`.
+ */
+function agentOptionsOf(p: Proxy, s: Server): AgentOptions | undefined {
+  const o = s.options;
+  if (o.agentCheck !== true || o.agentPort === undefined || o.agentPort === 0) return undefined;
+  const a: AgentOptions = { port: o.agentPort };
+  if (o.agentAddr !== undefined) a.addr = o.agentAddr;
+  const inter = o.agentInter ?? o.inter;
+  if (inter !== undefined) a.inter = inter;
+  if (o.agentSend !== undefined) a.send = o.agentSend;
+  if (p.timeouts['check'] !== undefined) a.timeoutCheck = p.timeouts['check'];
+  if (p.timeouts['connect'] !== undefined) a.timeoutConnect = p.timeouts['connect'];
+  return a;
 }
 
 /** `option httpchk` + `http-check send|expect|disable-on-404` → the runner's options. */
@@ -302,7 +351,7 @@ function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: 
   }
   const servers: RuntimeServer[] = [];
   const inits = [];
-  const lines: { model: Server; id: number; runtime: RuntimeServer; check: CheckOptions | undefined }[] = [];
+  const lines: { model: Server; id: number; runtime: RuntimeServer; check: CheckOptions | undefined; agent: AgentOptions | undefined }[] = [];
   for (const s of p.servers) {
     const probs = serverProblems(s, mode);
     let check: CheckOptions | undefined;
@@ -320,7 +369,7 @@ function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: 
     const rs = createServer(s.name, host, s.address.port ?? 0, s.options.maxconn ?? 0);
     rs.timings = new RequestTimings();
     servers.push(rs);
-    lines.push({ model: s, id: lines.length + 1, runtime: rs, check });
+    lines.push({ model: s, id: lines.length + 1, runtime: rs, check, agent: agentOptionsOf(p, s) });
     inits.push({ name: s.name, weight: s.options.weight ?? 1, backup: s.options.backup === true, maxconn: s.options.maxconn ?? 0, usable: s.options.disabled !== true, data: rs });
   }
   void warnings;

@@ -179,7 +179,8 @@ export class ProxyRuntime {
    * and the servers with `check` registered with the scheduler (started after the listeners).
    */
   #startHealth(b: BuiltConfig): void {
-    const sched = new CheckScheduler();
+    const spread = this.#model?.global.spreadChecks;
+    const sched = new CheckScheduler(spread === undefined ? {} : { spreadChecks: spread });
     let any = false;
     for (const info of b.backendInfo.values()) {
       const p = info.proxy;
@@ -230,15 +231,16 @@ export class ProxyRuntime {
             weight: o.weight ?? 1,
             slowstart: o.slowstart ?? 0,
             check: bs.check === undefined ? undefined : { rise: bs.rise, fall: bs.fall },
+            agent: bs.agent !== undefined,
             disabled: o.disabled === true,
             load: { sessions: () => rs.counters.sessCur, queued: () => be.counters.queueCur },
           },
           sink,
         );
-        const handle = bs.check === undefined ? undefined : sched.add({ state, host: rs.host, port: rs.port, check: bs.check });
+        const handle = bs.check === undefined && bs.agent === undefined ? undefined : sched.add({ state, host: rs.host, port: rs.port, check: bs.check, agent: bs.agent });
         if (handle !== undefined) any = true;
         // `down` becomes the LiveServer: the sink keeps updating the same object.
-        servers.push(Object.assign(down, { built: bs, state, handle, checkEnabled: handle !== undefined }));
+        servers.push(Object.assign(down, { built: bs, state, handle, checkEnabled: bs.check !== undefined, agentEnabled: bs.agent !== undefined }));
       }
       lb.servers = servers;
       this.#liveBackends.push(lb);

@@ -336,6 +336,34 @@ function targetAction(name: 'set-path' | 'set-pathq' | 'set-uri' | 'set-query' |
   };
 }
 
+/**
+ * HAProxy's exp_replace(): builds a new string from `repl` where `\N` is match N of `m` (empty
+ * when the group did not match), `\\` a backslash and `\xHH` a byte; any other `\c` is `c`.
+ */
+export function expandMatches(repl: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < repl.length; i++) {
+    const c = repl[i];
+    if (c !== '\\' || i + 1 >= repl.length) {
+      out += c;
+      continue;
+    }
+    const d = repl[++i] ?? '';
+    if (d >= '0' && d <= '9') out += m[Number(d)] ?? '';
+    else if (d === 'x' && /^[0-9a-fA-F]{2}$/.test(repl.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(repl.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out += d;
+  }
+  return out;
+}
+
+/**
+ * `replace-uri` / `replace-path REGEX FMT`: as HAProxy's http_action_replace_uri(), the regex is
+ * searched (not anchored) in the whole URI or path, and on a match the WHOLE subject becomes the
+ * expanded format: `replace-path /a/(.*) /\1` turns "/x/a/b" into "/b", not "/x/b". The query
+ * string is kept by replace-path.
+ */
 function replaceTarget(name: 'replace-uri' | 'replace-path'): ActionCompiler {
   return (rule) => {
     let re: RegExp;
@@ -353,8 +381,9 @@ function replaceTarget(name: 'replace-uri' | 'replace-path'): ActionCompiler {
         const r = t.req;
         if (r === null) return Next.NEXT;
         const subject = name === 'replace-uri' ? r.target : r.path;
-        if (!re.test(subject)) return Next.NEXT;
-        const out = subject.replace(re, jsReplacement(fmt.render(t)));
+        const m = re.exec(subject);
+        if (m === null) return Next.NEXT;
+        const out = expandMatches(fmt.render(t), m);
         if (name === 'replace-uri') r.setTarget(out);
         else r.setPath(out);
         return Next.NEXT;

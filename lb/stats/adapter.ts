@@ -33,6 +33,8 @@ export interface LiveServer {
   /** The scheduler's handle when the server has `check`. */
   readonly handle: CheckHandle | undefined;
   checkEnabled: boolean;
+  /** `agent-check` configured and not turned off with `disable agent`. */
+  agentEnabled: boolean;
   /** performance.now() when the server last became unusable (undefined while usable). */
   downSince: number | undefined;
   /** Accumulated DOWN time before downSince (ms). */
@@ -71,8 +73,8 @@ interface Rate {
   lastSess: number | undefined;
 }
 
-function checkInfo(s: ServerState, enabled: boolean, inProgress: boolean): CheckInfo | undefined {
-  const c = s.check;
+function checkInfo(s: ServerState, enabled: boolean, inProgress: boolean, kind: 'check' | 'agent' = 'check'): CheckInfo | undefined {
+  const c = kind === 'check' ? s.check : s.agent;
   if (c === undefined) return undefined;
   const r = c.last;
   const def = statusDef(r.status);
@@ -298,7 +300,7 @@ export class LiveView implements RuntimeContext {
         uweight: s.uweight,
         tracked: undefined,
         check: checkInfo(s, ls.checkEnabled, inFlight(ls)),
-        agent: undefined,
+        agent: checkInfo(s, ls.agentEnabled, false, 'agent'),
         throttle: s.op === 'STARTING' && s.slowstart > 0 ? Math.min(100, Math.max(0, Math.floor(((now - s.lastChange) * 100) / s.slowstart))) : undefined,
         lastChangeSec: Math.max(0, Math.floor((now - s.lastChange) / 1000)),
         downtimeSec: Math.floor(down / 1000),
@@ -388,7 +390,7 @@ export class LiveView implements RuntimeContext {
           break;
         case 'dhlth':
         case 'ehlth':
-          if (ls.handle === undefined) continue;
+          if (ls.handle === undefined || s.check === undefined) continue;
           ls.checkEnabled = req.action === 'ehlth';
           ls.handle.setEnabled('check', ls.checkEnabled);
           break;
@@ -444,7 +446,13 @@ export class LiveView implements RuntimeContext {
         port: o.port ?? 0,
         ...(o.addr !== undefined ? { addr: o.addr } : {}),
       },
-      agent: { configured: false, enabled: false, paused: false, port: 0 },
+      agent: {
+        configured: s.agent !== undefined,
+        enabled: s.agent !== undefined && ls.agentEnabled,
+        paused: s.inMaint,
+        port: ls.built.agent?.port ?? 0,
+        ...(ls.built.agent?.addr !== undefined ? { addr: ls.built.agent.addr } : {}),
+      },
     };
   }
 
@@ -482,8 +490,14 @@ export class LiveView implements RuntimeContext {
 
   setCheckEnabled(backend: string, server: string, kind: 'health' | 'agent', enabled: boolean): void {
     const ls = this.#server(backend, server);
-    if (kind === 'agent') throw new RuntimeCommandError('Agent checks are not implemented by lb yet.\n');
     if (ls.handle === undefined) return;
+    if (kind === 'agent') {
+      if (ls.state.agent === undefined) return;
+      ls.agentEnabled = enabled;
+      ls.handle.setEnabled('agent', enabled);
+      return;
+    }
+    if (ls.state.check === undefined) return;
     ls.checkEnabled = enabled;
     ls.handle.setEnabled('check', enabled);
   }

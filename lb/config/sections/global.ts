@@ -195,6 +195,19 @@ const DEFS: readonly Def[] = [
     }),
   ),
   {
+    name: 'spread-checks',
+    sections: G,
+    runtime: 'ready',
+    parse(args, ctx) {
+      const v = args[1] === undefined ? NaN : Number(args[1]);
+      if (args.length !== 2 || !/^[0-9]+$/.test(args[1] ?? '') || v > 50) {
+        alert(ctx, "'spread-checks' needs a positive value in range 0..50.");
+        return;
+      }
+      ctx.global.spreadChecks = v;
+    },
+  },
+  {
     name: 'setenv',
     sections: G,
     runtime: 'ready',
@@ -210,7 +223,7 @@ const UNSUPPORTED = [
   'ca-base', 'crt-base', 'cpu-map', 'lua-load', 'lua-load-per-thread', 'lua-prepend-path', 'nbproc', 'node', 'description', 'hard-stop-after',
   'h1-case-adjust', 'h1-case-adjust-file', 'mworker-max-reloads', 'set-var', 'presetenv', 'unsetenv', 'resetenv', 'ssl-server-verify',
   'server-state-file', 'server-state-base', 'ulimit-n', 'uid', 'gid', 'localpeer', 'insecure-fork-wanted', 'insecure-setuid-wanted',
-  'expose-experimental-directives', 'spread-checks', 'quiet', 'zero-warning', 'log-send-hostname', 'log-tag', 'external-check', 'unix-bind',
+  'expose-experimental-directives', 'quiet', 'zero-warning', 'log-send-hostname', 'log-tag', 'external-check', 'unix-bind',
   'ssl-dh-param-file', 'ssl-engine', 'ssl-mode-async', 'maxsslconn', 'maxconnrate', 'maxsessrate', 'maxsslrate', 'maxpipes', 'maxcomprate',
   'maxcompcpuusage', 'maxzlibmem', 'noepoll', 'nopoll', 'nosplice', 'nogetaddrinfo', 'noreuseport', 'busy-polling', 'profiling.tasks',
   'stats bind-process', 'stats maxconn', 'tune.ssl.lifetime', 'tune.h2.max-concurrent-streams', 'tune.idletimer', 'tune.lua.session-timeout',

@@ -8,7 +8,7 @@ import { LB_ERROR_CODES } from '../../errors.ts';
 import { FETCHES } from '../../acl/fetches.ts';
 import { parseAclTerm, parseCondition, regexError, type AclScope } from '../acl.ts';
 import { KeywordTable, type KeywordDef, type KwContext } from '../keywords.ts';
-import type { AclDef, Balance, Bind, Condition, HttpCheckStep, Proxy, ProxyKind, ProxySettings, Rule, RuleParams, SectionKind, ServerOptions, StatsSettings, StickTable } from '../model.ts';
+import type { AclDef, Balance, Bind, Condition, HttpCheckStep, Proxy, ProxyKind, ProxySettings, Rule, RuleParams, SectionKind, ServerOptions, StatsSettings, StickTable, TcpCheckStep } from '../model.ts';
 import { alert, cidr, errnoCode, int, isDirectory, mapped, parseLog, readableFile, size, time } from './common.ts';
 import { HANDLED_STATUS, HTTP_REQUEST_ACTIONS, HTTP_RESPONSE_ACTIONS, TCP_CONNECTION_ACTIONS, TCP_CONTENT_ACTIONS, reportUnknownAction, type ActionDef } from './rules.ts';
 import { parseAddress, parseInteger, parseTime, smallUint, timeMs, type AddressOptions } from '../values.ts';
@@ -65,6 +65,8 @@ export function newProxy(kind: ProxyKind, name: string, loc: { file: string; lin
   const s: ProxySettings = { log: base.log.slice(), options: { ...base.options }, timeouts: { ...base.timeouts }, errorfiles: { ...base.errorfiles }, httpCheck: base.httpCheck.slice() };
   if (base.mode !== undefined) s.mode = base.mode;
   if (base.httpchk !== undefined) s.httpchk = base.httpchk;
+  // Shared with the defaults section: the proxy's first own `tcp-check` line replaces the list.
+  if (base.tcpCheck !== undefined) s.tcpCheck = base.tcpCheck;
   if (base.forwardfor !== undefined) s.forwardfor = base.forwardfor;
   if (base.retries !== undefined) s.retries = base.retries;
   if (base.maxconn !== undefined) s.maxconn = base.maxconn;
@@ -325,7 +327,7 @@ function whatOf(ctx: ProxyCtx, server: string | undefined): string {
   return server === undefined ? `'default-server'` : `'server ${ctx.proxy.name}/${server}'`;
 }
 
-function tOpt(key: 'inter' | 'fastinter' | 'downinter' | 'slowstart'): ServerOpt {
+function tOpt(key: 'inter' | 'fastinter' | 'downinter' | 'slowstart' | 'agentInter', label: string = key): ServerOpt {
   return {
     args: 1,
     apply(o, v, ctx, server) {
@@ -333,13 +335,13 @@ function tOpt(key: 'inter' | 'fastinter' | 'downinter' | 'slowstart'): ServerOpt
       if (t < 0) {
         const r = parseTime(v);
         if (!r.ok) {
-          alert(ctx, `${whatOf(ctx, server)} : '${key}' : ${r.error}.`);
+          alert(ctx, `${whatOf(ctx, server)} : '${label}' : ${r.error}.`);
           return false;
         }
         t = r.value;
       }
       if (t === 0 && key !== 'slowstart') {
-        alert(ctx, `${whatOf(ctx, server)} : '${key}' : expects a positive delay in milliseconds.`);
+        alert(ctx, `${whatOf(ctx, server)} : '${label}' : expects a positive delay in milliseconds.`);
         return false;
       }
       o[key] = t;
@@ -348,7 +350,7 @@ function tOpt(key: 'inter' | 'fastinter' | 'downinter' | 'slowstart'): ServerOpt
   };
 }
 
-function iOpt(key: 'fall' | 'rise' | 'weight' | 'maxconn' | 'maxqueue' | 'port', min: number, max: number): ServerOpt {
+function iOpt(key: 'fall' | 'rise' | 'weight' | 'maxconn' | 'maxqueue' | 'port' | 'agentPort', min: number, max: number, label: string = key): ServerOpt {
   return {
     args: 1,
     apply(o, v, ctx, server) {
@@ -359,7 +361,7 @@ function iOpt(key: 'fall' | 'rise' | 'weight' | 'maxconn' | 'maxqueue' | 'port',
       }
       const r = parseInteger(v, min, max);
       if (!r.ok) {
-        alert(ctx, `${whatOf(ctx, server)} : '${key}' : ${r.error}.`);
+        alert(ctx, `${whatOf(ctx, server)} : '${label}' : ${r.error}.`);
         return false;
       }
       o[key] = r.value;
@@ -378,7 +380,7 @@ function bOpt(key: 'check' | 'checkSsl' | 'backup' | 'disabled' | 'ssl' | 'sendP
   };
 }
 
-function sOpt(key: 'addr' | 'sni' | 'alpn' | 'cookie' | 'initAddr' | 'observe' | 'onError' | 'resolvers', check?: (v: string) => string | undefined): ServerOpt {
+function sOpt(key: 'addr' | 'sni' | 'alpn' | 'cookie' | 'initAddr' | 'observe' | 'onError' | 'resolvers' | 'agentAddr' | 'agentSend', check?: (v: string) => string | undefined): ServerOpt {
   return {
     args: 1,
     apply(o, v, ctx, server) {
@@ -422,6 +424,11 @@ const SERVER_OPTS: ReadonlyMap<string, ServerOpt> = new Map<string, ServerOpt>([
   ['no-send-proxy', bOpt('sendProxy', false)],
   ['send-proxy-v2', bOpt('sendProxyV2', true)],
   ['agent-check', bOpt('agentCheck', true)],
+  ['no-agent-check', bOpt('agentCheck', false)],
+  ['agent-port', iOpt('agentPort', 0, 65535, 'agent-port')],
+  ['agent-inter', tOpt('agentInter', 'agent-inter')],
+  ['agent-addr', sOpt('agentAddr', (v) => (parseAddress(v, { port: 'forbidden' }).ok ? undefined : `'agent-addr' : invalid address '${v}'.`))],
+  ['agent-send', sOpt('agentSend')],
   ['inter', tOpt('inter')],
   ['fastinter', tOpt('fastinter')],
   ['downinter', tOpt('downinter')],
@@ -784,6 +791,166 @@ function httpCheckExpect(args: readonly string[], ctx: ProxyCtx): void {
   }
   ctx.proxy.httpCheck.push(step);
 }
+
+// ---------------------------------------------------------------------------------------------
+// tcp-check
+
+/** Proxies whose `tcpCheck` list is their own (not the one inherited from their defaults). */
+const ownTcpCheck = new WeakSet<Proxy>();
+
+function pushTcpCheck(ctx: ProxyCtx, step: TcpCheckStep): void {
+  const p = ctx.proxy;
+  if (!ownTcpCheck.has(p) || p.tcpCheck === undefined) {
+    p.tcpCheck = [];
+    ownTcpCheck.add(p);
+  }
+  p.tcpCheck.push(step);
+}
+
+function unsupportedTcpCheck(ctx: ProxyCtx, what: string): void {
+  ctx.diags.alert(ctx.where, `'tcp-check ${what}' is an HAProxy keyword that is not supported by lb.`, LB_ERROR_CODES.ERR_LB_CONFIG_UNSUPPORTED);
+}
+
+/** Returns an error text when `hex` is not an even-length string of hex digits. */
+function hexError(hex: string): string | undefined {
+  const bad = /[^0-9a-fA-F]/.exec(hex);
+  if (bad !== null) return `'${hex}' invalid binary string (an hex digit is expected (found '${bad[0]}'))`;
+  if (hex.length % 2 !== 0) return `'${hex}' invalid binary string (odd number of hex digits)`;
+  if (hex.length === 0) return `empty binary string`;
+  return undefined;
+}
+
+/** Options of HAProxy's tcp-check rules that lb's check runner does not implement. */
+const TCP_CHECK_CONNECT_UNSUPPORTED = new Set(['default', 'send-proxy', 'via-socks4', 'sni', 'alpn', 'proto', 'linger']);
+const TCP_CHECK_EXPECT_UNSUPPORTED = new Set(['min-recv', 'ok-status', 'error-status', 'tout-status', 'on-success', 'on-error', 'status-code']);
+
+function tcpCheckConnect(args: readonly string[], ctx: ProxyCtx): void {
+  const step: TcpCheckStep = { action: 'connect', loc: ctx.where };
+  for (let i = 2; i < args.length; i++) {
+    const k = args[i] ?? '';
+    if (k === 'ssl') step.ssl = true;
+    else if (k === 'port' || k === 'addr' || k === 'comment') {
+      const v = args[i + 1];
+      if (v === undefined) {
+        alert(ctx, `'tcp-check connect' : '${k}' expects an argument.`);
+        return;
+      }
+      if (k === 'port') {
+        const n = int(ctx, v, 1, 65535, 'tcp-check connect port');
+        if (n === undefined) return;
+        step.port = n;
+      } else if (k === 'addr') {
+        if (!parseAddress(v, { port: 'forbidden' }).ok) {
+          alert(ctx, `'tcp-check connect' : invalid address '${v}'.`);
+          return;
+        }
+        step.addr = v;
+      } else step.comment = v;
+      i++;
+    } else if (TCP_CHECK_CONNECT_UNSUPPORTED.has(k)) {
+      unsupportedTcpCheck(ctx, `connect ${k}`);
+      return;
+    } else {
+      alert(ctx, `'tcp-check connect' expects 'comment', 'port', 'addr', 'ssl', 'send-proxy', 'via-socks4', 'sni', 'alpn', 'proto', 'linger' or 'default' but got '${k}' as argument.`);
+      return;
+    }
+  }
+  pushTcpCheck(ctx, step);
+}
+
+function tcpCheckSend(args: readonly string[], ctx: ProxyCtx, binary: boolean): void {
+  const kw = binary ? 'send-binary' : 'send';
+  const data = args[2];
+  if (data === undefined || data === '') {
+    alert(ctx, `'tcp-check ${kw}' : '${binary ? 'binary' : 'string'}' expects a ${binary ? 'binary string' : 'send'} as argument.`);
+    return;
+  }
+  const step: TcpCheckStep = { action: binary ? 'send-binary' : 'send', data, loc: ctx.where };
+  if (binary) {
+    const e = hexError(data);
+    if (e !== undefined) {
+      alert(ctx, `'tcp-check send-binary' : ${e}.`);
+      return;
+    }
+  }
+  if (args[3] === 'comment' && args[4] !== undefined && args.length === 5) step.comment = args[4];
+  else if (args.length > 3) {
+    alert(ctx, `'tcp-check ${kw}' : unexpected argument '${args[3] ?? ''}' (only 'comment <msg>' may follow the data).`);
+    return;
+  }
+  pushTcpCheck(ctx, step);
+}
+
+function tcpCheckExpect(args: readonly string[], ctx: ProxyCtx): void {
+  const step: TcpCheckStep = { action: 'expect', loc: ctx.where };
+  for (let i = 2; i < args.length; i++) {
+    const k = args[i] ?? '';
+    if (k === '!') step.negate = true;
+    else if (k === 'comment') {
+      const v = args[i + 1];
+      if (v === undefined) {
+        alert(ctx, "'tcp-check expect' : 'comment' expects a string as argument.");
+        return;
+      }
+      step.comment = v;
+      i++;
+    } else if (k === 'string' || k === 'rstring' || k === 'binary' || k === 'rbinary') {
+      if (step.match !== undefined) {
+        alert(ctx, `'tcp-check expect' : only one pattern expected (found '${k}' after '${step.match}').`);
+        return;
+      }
+      const v = args[i + 1];
+      if (v === undefined || v === '') {
+        alert(ctx, `'tcp-check expect' : '${k}' expects a <pattern> as argument.`);
+        return;
+      }
+      if (k === 'binary') {
+        const e = hexError(v);
+        if (e !== undefined) {
+          alert(ctx, `'tcp-check expect binary' : ${e}.`);
+          return;
+        }
+      }
+      if (k === 'rstring' || k === 'rbinary') {
+        const e = regexError(v);
+        if (e !== undefined) {
+          alert(ctx, `'tcp-check expect ${k}' : invalid regex '${v}' (${e}).`);
+          return;
+        }
+      }
+      step.match = k;
+      step.pattern = v;
+      i++;
+    } else if (TCP_CHECK_EXPECT_UNSUPPORTED.has(k) || k === 'string-lf' || k === 'binary-lf' || k === 'custom') {
+      unsupportedTcpCheck(ctx, `expect ${k}`);
+      return;
+    } else {
+      alert(ctx, `'tcp-check expect' : expects 'min-recv', 'comment', 'ok-status', 'error-status', 'tout-status', 'on-success', 'on-error', 'status-code', '!', 'string', 'rstring', 'binary' or 'rbinary' but got '${k}' as argument.`);
+      return;
+    }
+  }
+  if (step.match === undefined) {
+    alert(ctx, "'tcp-check expect' : expects a pattern type ('string', 'rstring', 'binary' or 'rbinary').");
+    return;
+  }
+  pushTcpCheck(ctx, step);
+}
+
+/** `tcp-check connect|send|send-binary|expect ...`, kept in order for `option tcp-check`. */
+const tcpCheckDef: Def = {
+  name: 'tcp-check',
+  sections: BE,
+  runtime: 'ready',
+  parse(args, ctx) {
+    const sub = args[1] ?? '';
+    if (sub === 'connect') tcpCheckConnect(args, ctx);
+    else if (sub === 'send') tcpCheckSend(args, ctx, false);
+    else if (sub === 'send-binary') tcpCheckSend(args, ctx, true);
+    else if (sub === 'expect') tcpCheckExpect(args, ctx);
+    else if (sub === 'comment' || sub === 'send-lf' || sub === 'send-binary-lf' || /^(set-var|set-var-fmt|unset-var)\(/.test(sub)) unsupportedTcpCheck(ctx, sub);
+    else alert(ctx, `'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '${sub}'`);
+  },
+};
 
 // ---------------------------------------------------------------------------------------------
 // rules
@@ -1197,6 +1364,11 @@ const DEFS: readonly Def[] = [
       const ds = ctx.proxy.defaultServer;
       const o: ServerOptions = ds === undefined ? serverDefaults() : { ...serverDefaults(), ...ds };
       if (!serverOptions(args, 3, o, ctx, name)) return;
+      if (o.agentCheck === true && (o.agentPort ?? 0) === 0) {
+        // haproxy 2.6 says this at the end of parsing, as a fatal error.
+        alert(ctx, `${whatOf(ctx, name)} : server ${name} does not have agent port. Agent check has been disabled.`);
+        return;
+      }
       ctx.proxy.servers.push({ name, address: r.value, options: o, loc: ctx.where });
     },
   },
@@ -1318,6 +1490,7 @@ const DEFS: readonly Def[] = [
       ctx.proxy.httpCheck.push({ kind: 'disable-on-404', loc: ctx.where });
     },
   },
+  tcpCheckDef,
   ruleDef('http-request', HTTP_REQUEST_ACTIONS, (p) => p.httpRequest, ALL),
   ruleDef('http-response', HTTP_RESPONSE_ACTIONS, (p) => p.httpResponse, ALL),
   ruleDef('tcp-request connection', TCP_CONNECTION_ACTIONS, (p) => p.tcpRequestConnection, FE, 2),
@@ -1350,7 +1523,7 @@ const UNSUPPORTED = [
   'option transparent', 'option http-pretend-keepalive', 'option http-use-htx', 'option originalto', 'option accept-invalid-http-request',
   'option accept-invalid-http-response', 'option h1-case-adjust-bogus-client', 'option h1-case-adjust-bogus-server', 'option http-restrict-req-hdr-names',
   'option disable-h2-upgrade', 'option idle-close-on-response', 'option tcp-smart-accept', 'option tcp-smart-connect', 'option spop-check',
-  'option forceclose', 'option httplog-clf', 'option allredisp', 'stats http-request', 'stats bind-process', 'tcp-check', 'http-check set-var',
+  'option forceclose', 'option httplog-clf', 'option allredisp', 'stats http-request', 'stats bind-process', 'http-check set-var',
   'http-check unset-var', 'http-check comment', 'http-check send-state', 'timeout tarpit-queue',
 ];
 

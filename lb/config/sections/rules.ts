@@ -271,6 +271,58 @@ function trackSc(n: number): ActionDef {
   };
 }
 
+/**
+ * `replace-uri` / `replace-path` <match-regex> <replace-format>: two arguments in HAProxy (unlike
+ * replace-header, which names a header first). The regex is applied to the whole URI or path.
+ */
+function replaceTarget(name: 'replace-uri' | 'replace-path'): ActionDef {
+  return {
+    name,
+    runtime: 'ready',
+    parse(args, ctx, p) {
+      if (args.length !== 2) {
+        alert(ctx, `'${ctx.keyword} ${name}' expects exactly 2 arguments <match-regex> and <replace-format>.`);
+        return false;
+      }
+      p.regex = args[0] ?? '';
+      p.replacement = args[1] ?? '';
+      const e = regexError(p.regex);
+      if (e !== undefined) {
+        alert(ctx, `'${ctx.keyword} ${name}' : invalid regex '${p.regex}' (${e}).`);
+        return false;
+      }
+      return checkFormat(ctx, p.replacement);
+    },
+  };
+}
+
+/** Services lb itself provides to `http-request use-service` (HAProxy's built-in applets). */
+export const USE_SERVICES: readonly string[] = ['prometheus-exporter'];
+
+/** `use-service <name>`: only HAProxy's `prometheus-exporter` is provided; the name is kept in `name`. */
+const useServiceDef: ActionDef = {
+  name: 'use-service',
+  runtime: 'ready',
+  parse(args, ctx, p) {
+    const svc = args[0];
+    if (svc === undefined) {
+      alert(ctx, `'${ctx.keyword} use-service' expects a service name.`);
+      return false;
+    }
+    if (!USE_SERVICES.includes(svc)) {
+      const lua = svc.startsWith('lua.') ? ' (Lua services are not supported by lb)' : '';
+      alert(ctx, `'${ctx.keyword} use-service' : '${svc}' unknown service name${lua}; lb provides ${USE_SERVICES.map((n) => `'${n}'`).join(', ')}.`);
+      return false;
+    }
+    if (args.length > 1) {
+      alert(ctx, `'${ctx.keyword} use-service ${svc}' : unexpected argument '${args[1] ?? ''}'.`);
+      return false;
+    }
+    p.name = svc;
+    return true;
+  },
+};
+
 const setStatus: ActionDef = {
   name: 'set-status',
   runtime: 'ready',
@@ -337,8 +389,8 @@ export const HTTP_REQUEST_ACTIONS = table([
   delHeader(),
   replaceHeader('replace-header'),
   replaceHeader('replace-value'),
-  replaceHeader('replace-uri'),
-  replaceHeader('replace-path'),
+  replaceTarget('replace-uri'),
+  replaceTarget('replace-path'),
   oneFormat('set-path', 'fmt'),
   oneFormat('set-pathq', 'fmt'),
   oneFormat('set-uri', 'fmt'),
@@ -349,6 +401,7 @@ export const HTTP_REQUEST_ACTIONS = table([
   trackSc(0),
   trackSc(1),
   trackSc(2),
+  useServiceDef,
 ]);
 
 export const HTTP_RESPONSE_ACTIONS = table([
@@ -373,7 +426,7 @@ export const TCP_CONTENT_ACTIONS = table([noArgs('accept'), noArgs('reject'), tr
 /** HAProxy actions lb knows but does not parse (so the message says so, not "unknown"). */
 export const UNSUPPORTED_ACTIONS = new Set([
   'set-var', 'unset-var', 'set-log-level', 'set-tos', 'set-mark', 'set-nice', 'set-src', 'set-src-port', 'set-dst', 'set-dst-port', 'capture',
-  'add-acl', 'del-acl', 'set-map', 'del-map', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0', 'use-service', 'lua', 'cache-use', 'cache-store',
+  'add-acl', 'del-acl', 'set-map', 'del-map', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0', 'lua', 'cache-use', 'cache-store',
   'normalize-uri', 'early-hint', 'disable-l7-retry', 'do-resolve', 'wait-for-body', 'wait-for-handshake', 'send-spoe-group', 'silent-drop',
   'strict-mode', 'set-bandwidth-limit', 'reject', 'expect-proxy', 'expect-netscaler-cip', 'switch-mode', 'set-priority-class', 'set-priority-offset',
 ]);
