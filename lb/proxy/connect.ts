@@ -9,7 +9,8 @@
 // - a retry to the same server after an asynchronous connection error (refused, unreachable)
 //   waits min(1 s, timeout connect) first ("turn-around" state), since an immediate retry would
 //   most likely meet the same error. After a connect timeout it retries at once.
-import type { Backend } from './types.ts';
+import type tls from 'node:tls';
+import type { Backend, RuntimeServer } from './types.ts';
 
 export type ConnectFailure = 'error' | 'timeout';
 
@@ -45,4 +46,32 @@ export function afterConnectFailure(
   }
   if (kind === 'timeout') return RETRY_NOW;
   return { action: 'retry', redispatch: false, delay: turnAroundDelay(be.timeouts.connect) };
+}
+
+/**
+ * tls.connect options for `server ... ssl`: the server's prebuilt settings, its address, and the
+ * SNI. A literal `sni str(NAME)` is in the settings already; of the sample expressions the data
+ * path resolves the two that name the client's own SNI (`ssl_fc_sni` when lb terminated TLS,
+ * `req.ssl_sni` from an inspected ClientHello); other expressions send no SNI (reported by the
+ * builder as not implemented). `allowHalfOpen` is honoured by tls.connect but missing from its type.
+ */
+export function serverTlsOptions(
+  srv: RuntimeServer,
+  fcSni: string | undefined,
+  helloSni: string | undefined,
+): tls.ConnectionOptions & { allowHalfOpen: boolean } {
+  const t = srv.tls!;
+  let servername: string | undefined;
+  if (t.sni.kind === 'expression') {
+    const e = t.sni.expression.trim();
+    if (e === 'ssl_fc_sni') servername = fcSni;
+    else if (e === 'req.ssl_sni' || e === 'req_ssl_sni') servername = helloSni;
+  }
+  return {
+    ...t.connectOptions,
+    host: srv.host,
+    port: srv.port,
+    allowHalfOpen: true,
+    ...(servername !== undefined && servername !== '' ? { servername } : {}),
+  };
 }

@@ -30,13 +30,15 @@
 // - a request waiting for its response keeps going when the client half-closes (no abortonclose).
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterConnectFailure, type ConnectFailure } from './connect.ts';
+import { createLogRecord } from '../log/record.ts';
+import { LOG_INFO } from '../log/targets.ts';
+import { afterConnectFailure, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { IdlePool, type Poolable } from './http-pool.ts';
 import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse } from './http1/index.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
-import { bumpSessions, hasFreeSlot, type Backend, type Counters, type Frontend, type RuntimeServer } from './types.ts';
+import { bumpSessions, hasFreeSlot, processCounters, type Backend, type Counters, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.http.session');
 const kConn = Symbol('lb.http.conn');
@@ -101,6 +103,7 @@ const FREE_MAX = 256;
  * when the session ends.
  */
 export function handleHttpConnection(client: net.Socket, fe: Frontend): void {
+  processCounters.actconn++;
   const s = new HttpSession(client, fe);
   s.start();
 }
@@ -160,6 +163,7 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
 export const SERVER_READ_SIZE = 64 * 1024;
 /** Buffer the next read of the socket just handled goes to (Node calls the generator right after the callback). */
 let nextReadBuffer: Buffer = Buffer.alloc(0);
+const EMPTY = Buffer.alloc(0);
 function readBufferGenerator(): Buffer {
   return nextReadBuffer;
 }
@@ -186,20 +190,30 @@ class ServerConn implements Poolable<ServerConn> {
     this.be = be;
     this.session = session;
     this.resp = freeResponses.pop() ?? new ResponseHead();
-    this.rbuf = nextReadBuffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-    const s: ServerSock = net.connect({
-      host: srv.host,
-      port: srv.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: { buffer: readBufferGenerator, callback: onServerRead },
-    });
+    let s: ServerSock;
+    if (srv.tls === undefined) {
+      this.rbuf = nextReadBuffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+      s = net.connect({
+        host: srv.host,
+        port: srv.port,
+        allowHalfOpen: true,
+        noDelay: true,
+        onread: { buffer: readBufferGenerator, callback: onServerRead },
+      });
+      s.on('connect', onServerConnect);
+    } else {
+      // `server ... ssl`: the stream path; the connection counts as established after the handshake.
+      this.rbuf = EMPTY;
+      s = tls.connect(serverTlsOptions(srv, session.sni, undefined));
+      s.setNoDelay(true);
+      s.on('secureConnect', onServerConnect);
+      s.on('data', onServerData);
+    }
     s[kConn] = this;
     this.sock = s;
     s.on('error', onServerError);
     s.on('close', onServerClose);
     s.on('timeout', onServerTimeout);
-    s.on('connect', onServerConnect);
     s.on('end', onServerEnd);
     s.on('drain', onServerDrain);
     if (be.timeouts.connect > 0) s.setTimeout(be.timeouts.connect);
@@ -254,6 +268,33 @@ class HttpSession implements HttpTxn, QueueWaiter {
   chosen: Backend | undefined = undefined;
   inFrontendRules = false;
   inResponse = false;
+  // ---- per-request log facts and timers (performance.now() ms; -1 = the step never happened) ----
+  /** Start of the idle period before the current request: accept, then the end of the previous one. */
+  tIdle = performance.now();
+  /** First byte of the request head, head complete, queue entered, first connect, request sent. */
+  tReq = -1;
+  tHead = -1;
+  tQueue = -1;
+  tConnStart = -1;
+  tSent = -1;
+  tw = -1;
+  tc = -1;
+  tr = -1;
+  /** Bytes of this request from the client (%U) and to the client (%B). */
+  rqIn = 0;
+  rqOut = 0;
+  /** Status logged (%ST): the response's, or the local answer's; -1 = none. */
+  logStatus = -1;
+  /** Termination state of the current request (4 chars); '' until a cause is known. */
+  term = '';
+  /** A request is under way (started, not yet logged); requests logged on this connection. */
+  reqOpen = false;
+  logged = 0;
+  /** The backend and server the current request used (kept after release, for the log line). */
+  logBe: Backend | undefined = undefined;
+  lastSrv: RuntimeServer | undefined = undefined;
+  redispatched = false;
+  bq = 0;
 
   constructor(client: net.Socket, fe: Frontend) {
     this.client = client;
@@ -262,6 +303,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.sslFc = client instanceof tls.TLSSocket;
     const name = client instanceof tls.TLSSocket ? client.servername : undefined;
     this.sni = typeof name === 'string' ? name : undefined;
+    // A logging frontend needs the addresses after the socket closed: Node caches them once read.
+    if (fe.log !== undefined) void (client.remoteAddress, client.localAddress);
   }
 
   // Addresses are fetched on first use: each costs a getpeername/getsockname system call and a
@@ -327,6 +370,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
       if (this.as !== AS_QUEUED) return;
       this.leaveQueue();
       this.be!.counters.queueTimeouts++;
+      this.tw = Math.round(performance.now() - this.tQueue);
+      this.setTerm('sQ--');
       this.localError(503);
     } else if (k === T_TURNAROUND) {
       if (this.as === AS_TURNAROUND) this.connectNew(this.srv!);
@@ -344,16 +389,24 @@ class HttpSession implements HttpTxn, QueueWaiter {
         if (r === 0) {
           if (!this.headStarted) {
             this.headStarted = true;
+            this.tReq = performance.now();
+            this.reqOpen = true;
             this.arm(T_REQUEST, this.fe.timeouts.httpRequest);
           }
           return;
         }
         if (r < 0) {
           this.fe.counters.reqErrors++;
+          this.rqIn += chunk.length - off;
+          this.setTerm('PR--');
           this.rawErrorAndClose(h1ErrorInfo(r).status);
           return;
         }
         this.timerKind = T_NONE;
+        const now = performance.now();
+        if (!this.headStarted) this.tReq = now;
+        this.tHead = now;
+        this.reqOpen = true;
         this.headStarted = false;
         off += r;
         if (!this.onRequestHead(chunk, off)) return;
@@ -396,6 +449,12 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.be = undefined;
     this.reuseRetried = false;
     this.failures = 0;
+    this.logBe = undefined;
+    this.lastSrv = undefined;
+    this.redispatched = false;
+    this.tw = this.tc = this.tr = -1;
+    this.tQueue = this.tConnStart = this.tSent = -1;
+    this.bq = 0;
     const feHooks = fe.http?.hooks;
     if (feHooks?.onRequest !== undefined) {
       this.inFrontendRules = true;
@@ -407,9 +466,11 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (be === undefined) {
       this.verdict = V_DENY;
       this.verdictStatus = 503;
+      this.setTerm('SC--');
       return this.answerLocally();
     }
     this.be = be;
+    this.logBe = be;
     be.counters.reqTotal++;
     bumpSessions(be.counters);
     const beHooks = be.http?.hooks;
@@ -467,7 +528,11 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const ka = page.keepAlive(req.keepAlive && req.bodyKind === Body.NONE && !req.upgrade && !this.clientEnded);
     this.countStatus(page.status, undefined);
     this.releaseBackend();
-    this.client.write(page.bytes(ka, req.version));
+    const out = page.bytes(ka, req.version);
+    this.client.write(out);
+    this.rqOut += out.length;
+    this.setTerm(this.verdict === V_LOCAL ? 'LR--' : 'PR--');
+    this.endRequest(page.status);
     if (!ka) {
       this.closeClient();
       return false;
@@ -493,6 +558,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const be = this.be!;
     if (!be.picker.hasUsable()) {
       be.counters.noServer++;
+      this.setTerm('SC--');
       this.localError(503);
       return;
     }
@@ -515,6 +581,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
   enqueue(): void {
     const be = this.be!;
     this.as = AS_QUEUED;
+    if (this.tQueue < 0) this.tQueue = performance.now();
+    this.bq = be.queue.length;
     this.queueEntry = be.queue.push(this);
     be.counters.queueCur++;
     if (be.counters.queueCur > be.counters.queueMax) be.counters.queueMax = be.counters.queueCur;
@@ -534,6 +602,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
   dequeued(): void {
     this.queueEntry = undefined;
     this.be!.counters.queueCur--;
+    this.tw = Math.round(performance.now() - this.tQueue);
     this.as = AS_NONE;
     if (this.timerKind === T_QUEUE) this.timerKind = T_NONE;
     this.assign(true);
@@ -541,6 +610,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
 
   take(srv: RuntimeServer): void {
     this.srv = srv;
+    this.lastSrv = srv;
+    if (this.tw < 0) this.tw = 0;
     bumpSessions(srv.counters);
     srv.counters.reqTotal++;
     this.be!.picker.taken(srv);
@@ -579,6 +650,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const own = this.conn;
     if (own !== null) {
       if (own.srv === srv && !own.sock.destroyed && !own.sock.readableEnded) {
+        if (this.tc < 0) this.tc = 0;
         this.sendRequest();
         return;
       }
@@ -590,6 +662,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       if (pooled !== undefined) {
         pooled.session = this;
         this.conn = pooled;
+        if (this.tc < 0) this.tc = 0;
         this.sendRequest();
         return;
       }
@@ -609,6 +682,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
 
   connectNew(srv: RuntimeServer): void {
     this.as = AS_CONNECTING;
+    if (this.tConnStart < 0) this.tConnStart = performance.now();
     this.conn = new ServerConn(srv, this.be!, this);
   }
 
@@ -619,6 +693,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     // inactivity, which for an idle connection simply closes it.
     c.sock.setTimeout(t.server);
     this.as = AS_NONE;
+    this.tc = Math.round(performance.now() - this.tConnStart);
     this.sendRequest();
   }
 
@@ -633,6 +708,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (d.action === 'give-up') {
       be.counters.connectErrors++;
       prev.counters.connectErrors++;
+      this.setTerm('SC--');
       this.localError(503);
       return;
     }
@@ -640,6 +716,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.releaseServer();
       if (!be.picker.hasUsable()) {
         be.counters.noServer++;
+        this.setTerm('SC--');
         this.localError(503);
         return;
       }
@@ -656,6 +733,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       } else {
         be.counters.redispatches++;
         prev.counters.redispatches++;
+        this.redispatched = true;
       }
       this.take(next);
       this.connectNew(next);
@@ -682,6 +760,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.respStarted = false;
     const head = serializeRequest(req);
     this.reqOut = head;
+    this.tSent = performance.now();
     const stash = this.stash;
     this.stash = null;
     this.countIn(head.length);
@@ -801,8 +880,10 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const resp = c.resp;
     const req = this.req;
     this.reqOut = null;
+    this.tr = Math.round(performance.now() - this.tSent);
     if (!this.applyResponseRules(c)) return;
     this.countStatus(resp.outStatus, c.srv);
+    this.logStatus = resp.outStatus;
     // Client side mode: keep-alive unless the request closes, the body runs until close, the
     // client already half-closed, or the request body is still on its way.
     const ka = req.keepAlive && resp.bodyKind !== Body.UNTIL_CLOSE && !this.clientEnded && this.rq === RQ_DONE;
@@ -855,6 +936,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (this.verdict === V_NONE && feHooks?.onResponse !== undefined) this.runResponseHook(feHooks);
     if (this.verdict === V_NONE) return true;
     // http-response deny (or a failing rule): the server connection cannot be reused mid-response.
+    this.setTerm('PH--');
     this.dropConn(c);
     this.localError(502);
     return false;
@@ -881,6 +963,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (n < 0) {
       // Bad chunk from the server after the head went out: nothing sane to send, cut both.
       this.be!.counters.respErrors++;
+      this.setTerm('SD--');
       this.destroy();
     }
     return n;
@@ -909,6 +992,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     c.uses++;
     this.rs = RS_NONE;
     this.releaseBackend();
+    this.endRequest(this.logStatus);
     const reusable = !extra && c.resp.keepAlive && this.rq === RQ_DONE && !c.sock.destroyed && !c.sock.readableEnded;
     if (!reusable) this.dropConn(c);
     if (c.sock.isPaused()) c.sock.resume();
@@ -936,6 +1020,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
 
   /** The server sent something that is not a valid response (or denied by a rule): 502. */
   badResponse(): void {
+    this.setTerm('PH--');
     this.be!.counters.respErrors++;
     if (this.srv !== undefined) this.srv.counters.respErrors++;
     const c = this.conn;
@@ -946,8 +1031,10 @@ class HttpSession implements HttpTxn, QueueWaiter {
   /** 101 Switching Protocols: forward the head, then both sockets become a raw tunnel. */
   switchToTunnel(c: ServerConn, chunk: Buffer, rest: number): void {
     // http-response rules apply to the 101 too, as in haproxy 2.6 (e.g. security headers).
+    this.tr = Math.round(performance.now() - this.tSent);
     if (!this.applyResponseRules(c)) return;
     this.countStatus(101, c.srv);
+    this.logStatus = 101;
     const head = serializeResponse(c.resp);
     this.rq = RQ_TUNNEL;
     this.rs = RS_NONE;
@@ -992,7 +1079,11 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const ka = page.keepAlive(req.keepAlive && complete && !req.upgrade && !this.clientEnded);
     this.countStatus(status, undefined);
     this.releaseBackend();
-    this.client.write(page.bytes(ka, req.version));
+    const out = page.bytes(ka, req.version);
+    this.client.write(out);
+    this.rqOut += out.length;
+    this.setTerm(status === 504 ? 'sH--' : status === 502 ? 'PH--' : 'SC--');
+    this.endRequest(status);
     if (!ka) {
       this.closeClient();
       return;
@@ -1015,6 +1106,10 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const page = (this.fe.http?.errorPages ?? undefined)?.get(status) ?? errorPage(status);
     this.countStatus(status, undefined);
     this.client.write(page.raw);
+    // HAProxy logs the mux's own answers without a parsed request and with no bytes counted.
+    this.reqOpen = true;
+    this.setTerm(status === 408 ? 'cR--' : 'PR--');
+    this.endRequest(status, true);
     this.closeClient();
   }
 
@@ -1026,6 +1121,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
   }
 
   countIn(n: number): void {
+    this.rqIn += n;
     this.fe.counters.bytesIn += n;
     const be = this.be;
     if (be !== undefined) be.counters.bytesIn += n;
@@ -1034,11 +1130,99 @@ class HttpSession implements HttpTxn, QueueWaiter {
   }
 
   countOut(n: number): void {
+    this.rqOut += n;
     this.fe.counters.bytesOut += n;
     const be = this.be;
     if (be !== undefined) be.counters.bytesOut += n;
     const srv = this.srv;
     if (srv !== undefined) srv.counters.bytesOut += n;
+  }
+
+  /** Records the first cause of the end of the current request (later ones are consequences). */
+  setTerm(t: string): void {
+    if (this.term === '') this.term = t;
+  }
+
+  /**
+   * The current request is over (answered, failed or aborted): stats timings, the log line, and
+   * the per-request facts reset for the next one. `bad`: no parsed request (%r = <BADREQ>).
+   * `atClose`: called from finish(), after the listener released the frontend slot.
+   */
+  endRequest(status: number, bad = false, atClose = false): void {
+    if (!this.reqOpen) return;
+    this.reqOpen = false;
+    this.logged++;
+    const now = performance.now();
+    const ta = this.tReq < 0 ? 0 : Math.round(now - this.tReq);
+    const be = this.logBe;
+    if (be !== undefined) {
+      // Stats averages over the request: queue, connect, response head, total active time.
+      be.timings?.add(this.tw, this.tc, this.tr, ta);
+      this.lastSrv?.timings?.add(this.tw, this.tc, this.tr, ta);
+    }
+    const log = this.fe.log;
+    if (log !== undefined) this.emitLog(log, status, bad, atClose, now, ta);
+    this.term = '';
+    this.logStatus = -1;
+    this.rqIn = 0;
+    this.rqOut = 0;
+    this.tIdle = now;
+    this.tReq = this.tHead = -1;
+  }
+
+  emitLog(log: FrontendLog, status: number, bad: boolean, atClose: boolean, now: number, ta: number): void {
+    if (log.dontlognull && this.rqIn === 0 && this.tReq < 0) return;
+    const r = httpRecord;
+    const c = this.client;
+    const fe = this.fe;
+    const start = this.tReq < 0 ? now : this.tReq;
+    r.clientIp = c.remoteAddress ?? '-';
+    r.clientPort = c.remotePort ?? 0;
+    r.frontendIp = c.localAddress ?? null;
+    r.frontendPort = c.localPort ?? -1;
+    // As HAProxy in keep-alive: a request's "accept date" is the end of the previous one.
+    r.acceptDate = Math.round(performance.timeOrigin + this.tIdle);
+    r.requestDate = Math.round(performance.timeOrigin + start);
+    r.frontend = fe.name;
+    r.tls = this.sslFc;
+    r.sni = this.sni ?? null;
+    const be = this.logBe;
+    const srv = this.lastSrv;
+    r.backend = be?.name ?? fe.name;
+    r.server = srv?.name ?? '<NOSRV>';
+    r.serverIp = srv?.host ?? null;
+    r.serverPort = srv?.port ?? -1;
+    r.Th = 0;
+    r.Ti = this.tReq < 0 ? -1 : Math.round(this.tReq - this.tIdle);
+    r.TR = this.tHead < 0 || bad ? -1 : Math.round(this.tHead - this.tReq);
+    r.Tw = this.tw;
+    r.Tc = this.tc;
+    r.Tr = this.tr;
+    r.Ta = ta;
+    r.Tt = (r.Ti > 0 ? r.Ti : 0) + ta;
+    r.status = status;
+    r.bytesRead = bad ? 0 : this.rqOut;
+    r.bytesUploaded = this.rqIn;
+    r.termState = this.term === '' ? '----' : this.term;
+    r.actconn = processCounters.actconn;
+    r.feconn = atClose ? Math.min(fe.counters.sessCur + 1, processCounters.actconn) : fe.counters.sessCur;
+    r.beconn = be?.counters.sessCur ?? 0;
+    r.srvConn = srv?.counters.sessCur ?? 0;
+    const retries = be?.retries ?? 0;
+    r.retries = this.failures > retries ? retries : this.failures;
+    r.redispatched = this.redispatched;
+    r.backendQueue = this.bq;
+    const req = this.req;
+    if (bad || !req.complete) {
+      r.requestLine = null;
+      r.method = r.uri = r.version = '';
+    } else {
+      r.method = req.method;
+      r.uri = req.target;
+      r.version = req.version === 10 ? 'HTTP/1.0' : 'HTTP/1.1';
+      r.requestLine = r.method + ' ' + r.uri + ' ' + r.version;
+    }
+    log.sink.log(LOG_INFO, log.format.render(r, undefined));
   }
 
   /** Stops processing, flushes what was written, sends FIN; the session ends on 'close'. */
@@ -1074,14 +1258,28 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.rq = RQ_CLOSED;
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.as === AS_QUEUED) this.leaveQueue();
+    const queued = this.as === AS_QUEUED;
+    if (queued) this.leaveQueue();
     const c = this.conn;
     this.conn = null;
+    const connecting = c !== null && c.connecting;
     if (c !== null) {
       if (this.rs === RS_NONE && !c.connecting && !tunnel) this.parkConn(c);
       else c.destroy();
     }
     this.releaseBackend();
+    if (this.reqOpen) {
+      // The client went away with a request under way (or a tunnel ended): HAProxy's C? states.
+      this.setTerm(tunnel ? '----' : queued ? 'CQ--' : connecting ? 'CC--' : this.rs === RS_BODY ? 'CD--' : this.rs === RS_HEAD ? 'CH--' : 'CR--');
+      this.endRequest(this.logStatus, !this.req.complete, true);
+    } else if (this.logged === 0) {
+      // A connection that closed before a complete request: logged as HAProxy does (400, CR--),
+      // and suppressed by dontlognull when it sent nothing.
+      this.reqOpen = true;
+      this.setTerm('CR--');
+      this.endRequest(400, true, true);
+    }
+    processCounters.actconn--;
     this.stash = null;
     // Recycled only between messages: a parser holding half a head (or an error) is dropped.
     if (freeRequests.length < FREE_MAX && this.req.complete && !this.headStarted) freeRequests.push(this.req);
@@ -1094,7 +1292,10 @@ class HttpSession implements HttpTxn, QueueWaiter {
       // A clean close (FIN both ways) already ended the client through onServerEnd.
       this.conn = null;
       const sk = c.sock;
-      if (!(sk.readableEnded && sk.writableFinished)) this.destroy();
+      if (!(sk.readableEnded && sk.writableFinished)) {
+        this.setTerm('SD--');
+        this.destroy();
+      }
       return;
     }
     if (this.rs === RS_NONE) {
@@ -1122,6 +1323,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     }
     if (this.rs === RS_BODY) {
       // Truncated response: the client cannot be told otherwise.
+      this.setTerm('SD--');
       this.conn = null;
       c.destroy();
       this.destroy();
@@ -1129,11 +1331,13 @@ class HttpSession implements HttpTxn, QueueWaiter {
     }
     this.conn = null;
     c.destroy();
+    if (!this.respStarted) this.setTerm('SH--');
     this.badResponse();
   }
 
   /** `timeout server` fired on the active connection. */
   serverTimeout(c: ServerConn): void {
+    this.setTerm(this.rs === RS_HEAD ? 'sH--' : 'sD--');
     if (this.rs === RS_HEAD) {
       this.be!.counters.timeouts++;
       this.dropConn(c);
@@ -1192,6 +1396,9 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (this.inFrontendRules) this.chosen = be;
   }
 }
+
+/** Filled and rendered synchronously per logged request: one record for the whole process. */
+const httpRecord = createLogRecord();
 
 function bumpStatus(c: Counters, status: number): void {
   if (status < 100) c.hrspOther++;
@@ -1266,7 +1473,10 @@ function onClientEnd(this: net.Socket): void {
   }
   if (rq === RQ_HEAD || rq === RQ_CLOSED || rq === RQ_BODY) {
     // Idle, half a head, or an aborted body: nothing more to do for this client.
-    if (rq === RQ_BODY) s.destroy();
+    if (rq === RQ_BODY) {
+      s.setTerm('CD--');
+      s.destroy();
+    }
     else if (this.writableLength === 0) this.destroy();
     else {
       s.closeClient();
@@ -1300,6 +1510,7 @@ function onClientTimeout(this: net.Socket): void {
   // A request being processed by the server is bound by timeout server, not client.
   if ((s.rq === RQ_DONE || s.rq === RQ_PENDING) && s.rs !== RS_BODY) return;
   s.fe.counters.timeouts++;
+  s.setTerm(s.rq === RQ_HEAD ? 'cR--' : 'cD--');
   s.destroy();
 }
 
@@ -1326,17 +1537,35 @@ function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
     return false;
   }
   const client = s.client;
-  const chunk = n === buf.length ? buf : buf.subarray(0, n);
-  if (s.rq === RQ_TUNNEL) {
-    s.countOut(n);
-    if (!client.write(chunk)) this.pause();
-  } else {
-    s.onServerBytes(c, chunk);
-  }
+  serverChunk(this, c, s, n === buf.length ? buf : buf.subarray(0, n));
   // A write that did not complete synchronously keeps a view of rbuf: read into a new buffer.
   if (client.writableLength > 0) c.rbuf = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
   nextReadBuffer = c.rbuf;
   return true;
+}
+
+function serverChunk(sock: net.Socket, c: ServerConn, s: HttpSession, chunk: Buffer): void {
+  if (s.rq === RQ_TUNNEL) {
+    s.countOut(chunk.length);
+    if (!s.client.write(chunk)) sock.pause();
+  } else {
+    s.onServerBytes(c, chunk);
+  }
+}
+
+/** Bytes of a TLS server connection (`server ... ssl`): the stream path, same processing. */
+function onServerData(this: net.Socket, chunk: Buffer): void {
+  const c = connOf(this);
+  if (c === undefined) {
+    this.destroy();
+    return;
+  }
+  const s = c.session;
+  if (s === null) {
+    c.destroy();
+    return;
+  }
+  serverChunk(this, c, s, chunk);
 }
 
 function onServerDrain(this: net.Socket): void {
@@ -1401,6 +1630,7 @@ function onServerTimeout(this: net.Socket): void {
   }
   if (s.rq === RQ_TUNNEL) {
     s.be!.counters.timeouts++;
+    s.setTerm('sD--');
     s.destroy();
     return;
   }

@@ -15,10 +15,13 @@
 // refreshes a side's timeout. `timeout tunnel` replaces client and server timeouts once the server
 // connection is established, which in tcp mode without pending analysers is immediately.
 import net from 'node:net';
+import tls from 'node:tls';
+import { createLogRecord } from '../log/record.ts';
+import { LOG_INFO } from '../log/targets.ts';
 import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
-import { afterConnectFailure, type ConnectFailure } from './connect.ts';
+import { afterConnectFailure, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
-import { bumpSessions, hasFreeSlot, type Backend, type ConnInfo, type Frontend, type RuntimeServer } from './types.ts';
+import { bumpSessions, hasFreeSlot, processCounters, type Backend, type ConnInfo, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.tcp.session');
 
@@ -55,6 +58,7 @@ type State = (typeof St)[keyof typeof St];
  * The socket is destroyed when the session ends, whatever the outcome.
  */
 export function handleTcpConnection(client: net.Socket, fe: Frontend): void {
+  processCounters.actconn++;
   const s = new TcpSession(client, fe);
   s.start();
 }
@@ -74,10 +78,35 @@ class TcpSession implements QueueWaiter, ConnInfo {
   hello: ClientHello | undefined = undefined;
   /** Where the server socket reads (see SERVER_READ_SIZE); replaced when a write still holds it. */
   rbuf: Buffer | null = null;
+  // ---- log and stats timings (ms, performance.now() based; -1 = the step never happened) ----
+  readonly tAccept = performance.now();
+  /** Wall-clock accept date, only read when the frontend logs. */
+  readonly acceptDate: number;
+  tQueue = -1;
+  tw = -1;
+  tConnStart = -1;
+  tc = -1;
+  /** Bytes from / to the client over the whole session. */
+  bin = 0;
+  bout = 0;
+  /** Queue positions seen when queued (%bq), the last server used, redispatch seen. */
+  bq = 0;
+  lastSrv: RuntimeServer | undefined = undefined;
+  redispatched = false;
+  /** Termination state (2 chars, HAProxy's %ts); '' until a cause is known. */
+  term = '';
 
   constructor(client: net.Socket, fe: Frontend) {
     this.client = client;
     this.fe = fe;
+    this.acceptDate = fe.log !== undefined ? Date.now() : 0;
+    // A logging frontend needs the addresses after the socket closed: Node caches them once read.
+    if (fe.log !== undefined) void (client.remoteAddress, client.localAddress);
+  }
+
+  /** Records the first cause of the end of the session (later ones are consequences). */
+  setTerm(t: string): void {
+    if (this.term === '') this.term = t;
   }
 
   // Fetched on first use (a system call and a string each, which routing without ACLs on
@@ -135,6 +164,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
   route(): void {
     const be = this.fe.selectBackend(this);
     if (be === undefined) {
+      this.setTerm('PR');
       this.close();
       return;
     }
@@ -148,6 +178,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
     const be = this.be!;
     if (!be.picker.hasUsable()) {
       be.counters.noServer++;
+      this.setTerm('SC');
       this.close();
       return;
     }
@@ -158,12 +189,15 @@ class TcpSession implements QueueWaiter, ConnInfo {
       return;
     }
     this.take(srv);
+    if (this.tw < 0) this.tw = 0;
     this.connect();
   }
 
   enqueue(): void {
     const be = this.be!;
     this.state = St.QUEUED;
+    if (this.tQueue < 0) this.tQueue = performance.now();
+    this.bq = be.queue.length;
     this.queueEntry = be.queue.push(this);
     be.counters.queueCur++;
     if (be.counters.queueCur > be.counters.queueMax) be.counters.queueMax = be.counters.queueCur;
@@ -186,6 +220,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
   dequeued(): void {
     this.queueEntry = undefined;
     this.be!.counters.queueCur--;
+    this.tw = Math.round(performance.now() - this.tQueue);
     clearTimeout(this.timer);
     this.timer = undefined;
     this.state = St.ASSIGN;
@@ -194,6 +229,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
 
   take(srv: RuntimeServer): void {
     this.srv = srv;
+    this.lastSrv = srv;
     bumpSessions(srv.counters);
     this.be!.picker.taken(srv);
   }
@@ -213,20 +249,32 @@ class TcpSession implements QueueWaiter, ConnInfo {
     const srv = this.srv!;
     const be = this.be!;
     this.state = St.CONNECTING;
-    nextReadBuffer = this.rbuf ??= Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-    const s: Tagged = net.connect({
-      host: srv.host,
-      port: srv.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: { buffer: readBufferGenerator, callback: onServerRead },
-    });
+    if (this.tConnStart < 0) this.tConnStart = performance.now();
+    let s: Tagged;
+    if (srv.tls === undefined) {
+      nextReadBuffer = this.rbuf ??= Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+      s = net.connect({
+        host: srv.host,
+        port: srv.port,
+        allowHalfOpen: true,
+        noDelay: true,
+        onread: { buffer: readBufferGenerator, callback: onServerRead },
+      });
+      s.on('connect', onServerConnect);
+    } else {
+      // TLS towards the server: the stream path ('data'), established once the handshake is done.
+      const c = this.client;
+      const o = serverTlsOptions(srv, c instanceof tls.TLSSocket && typeof c.servername === 'string' ? c.servername : undefined, this.hello?.sni);
+      s = tls.connect(o);
+      s.setNoDelay(true);
+      s.on('secureConnect', onServerConnect);
+      s.on('data', onServerData);
+    }
     s[kSession] = this;
     this.server = s;
     s.on('error', onSocketError);
     s.on('close', onServerClose);
     s.on('timeout', onServerTimeout);
-    s.on('connect', onServerConnect);
     if (be.timeouts.connect > 0) s.setTimeout(be.timeouts.connect);
   }
 
@@ -241,6 +289,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
     if (d.action === 'give-up') {
       be.counters.connectErrors++;
       prev.counters.connectErrors++;
+      this.setTerm('SC');
       this.close();
       return;
     }
@@ -248,6 +297,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
       this.releaseServer();
       if (!be.picker.hasUsable()) {
         be.counters.noServer++;
+        this.setTerm('SC');
         this.close();
         return;
       }
@@ -264,6 +314,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
       } else {
         be.counters.redispatches++;
         prev.counters.redispatches++;
+        this.redispatched = true;
       }
       this.take(next);
       this.connect();
@@ -284,6 +335,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
     const s = this.server!;
     const be = this.be!;
     this.state = St.ESTABLISHED;
+    this.tc = Math.round(performance.now() - this.tConnStart);
     const tunnel = be.timeouts.tunnel;
     if (tunnel > 0) {
       c.setTimeout(tunnel);
@@ -308,12 +360,14 @@ class TcpSession implements QueueWaiter, ConnInfo {
   }
 
   countIn(n: number): void {
+    this.bin += n;
     this.fe.counters.bytesIn += n;
     this.be!.counters.bytesIn += n;
     this.srv!.counters.bytesIn += n;
   }
 
   countOut(n: number): void {
+    this.bout += n;
     this.fe.counters.bytesOut += n;
     this.be!.counters.bytesOut += n;
     this.srv!.counters.bytesOut += n;
@@ -336,9 +390,67 @@ class TcpSession implements QueueWaiter, ConnInfo {
     if (this.client[kSession] === undefined) return;
     this.client[kSession] = undefined;
     this.releaseServer();
-    if (this.be !== undefined) this.be.counters.sessCur--;
+    const be = this.be;
+    if (be !== undefined) be.counters.sessCur--;
+    const tt = Math.round(performance.now() - this.tAccept);
+    if (be !== undefined) {
+      // Stats averages: queue, connect, total (no response phase in tcp mode).
+      be.timings?.add(this.tw, this.tc, -1, tt);
+      this.lastSrv?.timings?.add(this.tw, this.tc, -1, tt);
+    }
+    const log = this.fe.log;
+    if (log !== undefined) this.emitLog(log, tt);
+    processCounters.actconn--;
+  }
+
+  /** One `option tcplog` / log-format line for the session (HAProxy logs tcp sessions at their end). */
+  emitLog(log: FrontendLog, tt: number): void {
+    const r = tcpRecord;
+    const c = this.client;
+    const fe = this.fe;
+    r.bytesUploaded = Math.max(this.bin, this.inspectLen);
+    if (this.term === '') this.term = '--';
+    r.clientIp = c.remoteAddress ?? '-';
+    r.clientPort = c.remotePort ?? 0;
+    r.frontendIp = c.localAddress ?? null;
+    r.frontendPort = c.localPort ?? -1;
+    r.acceptDate = this.acceptDate;
+    r.frontend = fe.name;
+    r.tls = c instanceof tls.TLSSocket;
+    const be = this.be;
+    const srv = this.lastSrv;
+    r.backend = be?.name ?? fe.name;
+    r.server = srv?.name ?? '<NOSRV>';
+    r.serverIp = srv?.host ?? null;
+    r.serverPort = srv?.port ?? -1;
+    r.Tw = this.tw;
+    r.Tc = this.tc;
+    r.Tt = tt;
+    r.Ta = tt;
+    r.bytesRead = this.bout;
+    r.termState = this.term;
+    r.actconn = processCounters.actconn;
+    // finish() runs from the client's 'close', after the listener released its frontend slot.
+    r.feconn = Math.min(fe.counters.sessCur + 1, processCounters.actconn);
+    r.beconn = be?.counters.sessCur ?? 0;
+    r.srvConn = srv?.counters.sessCur ?? 0;
+    const retries = be?.retries ?? 0;
+    r.retries = this.failures > retries ? retries : this.failures;
+    r.redispatched = this.redispatched;
+    r.backendQueue = this.bq;
+    r.sni = this.hello?.sni ?? null;
+    if (!shouldLogTcp(r.bytesUploaded, log)) return;
+    log.sink.log(LOG_INFO, log.format.render(r, undefined));
   }
 }
+
+/** `option dontlognull`: a session on which the client sent nothing is not logged. */
+function shouldLogTcp(uploaded: number, log: FrontendLog): boolean {
+  return !log.dontlognull || uploaded > 0;
+}
+
+/** Filled and rendered synchronously per logged session: one record for the whole process. */
+const tcpRecord = createLogRecord();
 
 // ---- socket event handlers (module level: `this` is the socket) ----
 
@@ -394,6 +506,8 @@ function onQueueTimer(s: TcpSession): void {
   s.timer = undefined;
   if (s.state !== St.QUEUED) return;
   s.be!.counters.queueTimeouts++;
+  s.tw = Math.round(performance.now() - s.tQueue);
+  s.setTerm('sQ');
   s.close();
 }
 
@@ -428,6 +542,17 @@ function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
   return true;
 }
 
+/** Server bytes of a TLS server connection (stream path; plain ones use onServerRead). */
+function onServerData(this: net.Socket, chunk: Buffer): void {
+  const s = sessionOf(this);
+  if (s === undefined || s.server !== this || s.state !== St.ESTABLISHED) {
+    this.destroy();
+    return;
+  }
+  s.countOut(chunk.length);
+  if (!s.client.write(chunk)) this.pause();
+}
+
 function onServerDrain(this: net.Socket): void {
   sessionOf(this)?.client.resume();
 }
@@ -455,10 +580,12 @@ function onClientClose(this: net.Socket): void {
   const s = sessionOf(this);
   if (s === undefined) return;
   if (s.state !== St.ESTABLISHED) {
+    s.setTerm(s.state === St.INSPECT ? 'CR' : s.state === St.QUEUED ? 'CQ' : 'CC');
     s.close();
     return;
   }
   const srv = s.server;
+  if (!cleanlyDone(this)) s.setTerm('CD');
   // An abortive close (reset, timeout, destroy) takes the server side down with it.
   if (srv !== null && !srv.destroyed && !cleanlyDone(this)) srv.destroy();
   if (srv === null || srv.destroyed) s.finish();
@@ -472,7 +599,10 @@ function onServerClose(this: net.Socket): void {
     s.connectFailed('error');
     return;
   }
-  if (s.state === St.ESTABLISHED && !s.client.destroyed && !cleanlyDone(this)) s.client.destroy();
+  if (s.state === St.ESTABLISHED && !s.client.destroyed && !cleanlyDone(this)) {
+    s.setTerm('SD');
+    s.client.destroy();
+  }
   if (s.client.destroyed) s.finish();
   else if (s.state === St.CLOSED) s.finish();
 }
@@ -481,6 +611,7 @@ function onClientTimeout(this: net.Socket): void {
   const s = sessionOf(this);
   if (s === undefined) return;
   s.fe.counters.timeouts++;
+  s.setTerm(s.state === St.ESTABLISHED ? 'cD' : s.state === St.INSPECT ? 'cR' : 'cC');
   s.close();
 }
 
@@ -492,5 +623,6 @@ function onServerTimeout(this: net.Socket): void {
     return;
   }
   s.be!.counters.timeouts++;
+  s.setTerm('sD');
   s.close();
 }

@@ -5,7 +5,9 @@
 // Conventions: durations are milliseconds and 0 means "no timeout" (HAProxy's "infinite");
 // limits are counts and 0 means "unlimited". Counters are plain number fields so that the stats
 // views (DESIGN principle 4) read them without a call; the data path increments them in place.
+import type { CompiledLogFormat } from '../log/format.ts';
 import type { ClientHello } from '../tls/client-hello.ts';
+import type { ServerTlsSettings } from '../tls/settings.ts';
 import type { ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { WaitQueue } from './queue.ts';
@@ -104,6 +106,11 @@ export interface RuntimeServer {
    * sets it; the data path calls `timings?.add(...)` once per finished request (see RequestTimings).
    */
   timings?: RequestTimings;
+  /**
+   * `server ... ssl [verify none|required] [ca-file F] [sni ...]`: connect over TLS with these
+   * settings (lb/tls/settings.ts serverTlsSettings). Absent = plain TCP.
+   */
+  tls?: ServerTlsSettings;
 }
 
 /**
@@ -293,7 +300,30 @@ export interface Frontend {
   readonly counters: Counters;
   /** http mode settings; undefined = HAProxy's defaults. */
   readonly http?: HttpFrontendOptions;
+  /**
+   * Traffic logging (`log` + `option httplog|tcplog` / `log-format`); absent = the frontend logs
+   * nothing and the data path pays one branch per request/session for it.
+   */
+  log?: FrontendLog;
 }
+
+/** Where traffic log lines go: lb/log/targets.ts's Logger satisfies it. */
+export interface LogSink {
+  log(level: number, message: string): void;
+}
+
+/** A frontend's traffic log: format compiled once, the sink, and `option dontlognull`. */
+export interface FrontendLog {
+  readonly format: CompiledLogFormat;
+  readonly sink: LogSink;
+  readonly dontlognull: boolean;
+}
+
+/**
+ * Process-wide figures the logs report (%ac = actconn: client connections of every frontend that
+ * the data path currently holds). Incremented and decremented by http.ts and tcp.ts.
+ */
+export const processCounters = { actconn: 0 };
 
 /** Where a listener accepts: an address and port (port 0 = any, for tests) or an inherited fd. */
 export type BindAddress = { readonly host: string; readonly port: number } | { readonly fd: number };
@@ -353,6 +383,7 @@ export interface FrontendInit {
   inspectDelay?: number;
   timeouts?: Partial<FrontendTimeouts>;
   http?: HttpFrontendOptions;
+  log?: FrontendLog;
 }
 
 export function createFrontend(init: FrontendInit): Frontend {
@@ -369,6 +400,7 @@ export function createFrontend(init: FrontendInit): Frontend {
     selectBackend: init.selectBackend,
     counters: newCounters(),
     ...(init.http !== undefined ? { http: init.http } : {}),
+    ...(init.log !== undefined ? { log: init.log } : {}),
   };
 }
 
