@@ -37,7 +37,8 @@ async function queryEcho(): Promise<{ port: number; queries: string[]; close(): 
     sock.on('end', () => sock.end());
   });
   await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const port = (srv.address() as net.AddressInfo).port;
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   return { port, queries, close: () => new Promise<void>((ok) => srv.close(() => ok())) };
 }
 
