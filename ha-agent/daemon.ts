@@ -35,6 +35,9 @@ import { NotifyQueue } from './notify.ts';
 import type { NotifyScripts } from './notify.ts';
 import { ProcessRunner, errorCode, errorMessage, resolveUser } from './runner.ts';
 import type { CommandRunner, UserIds } from './runner.ts';
+import { PerlGarpSender } from './net/garp.ts';
+import { IpBatch } from './net/ip-batch.ts';
+import { SpawnerRunner } from './spawner.ts';
 import { InterfaceTracker } from './track/interface.ts';
 import { ScriptTracker } from './track/script.ts';
 import { VipManager } from './vip.ts';
@@ -73,6 +76,14 @@ export interface DaemonOptions {
   readonly stopTimeoutMs?: number;
   /** Per notify script; default 10 000 ms. */
   readonly notifyTimeoutMs?: number;
+  /**
+   * Long-lived helpers for the transition path (net/ip-batch.ts, net/garp.ts), started with the
+   * daemon: `ip addr add|del` and gratuitous ARP without a spawn. Default: on unless a runner is
+   * injected (tests that assert the exact argv of `ip` and `arping` calls).
+   */
+  readonly helpers?: boolean | { readonly ipCommand?: readonly string[]; readonly perlCommand?: readonly string[] };
+  /** Nice value for track and notify scripts (the agent itself may run raised, see sched.ts). */
+  readonly scriptNice?: number;
 }
 
 interface Running {
@@ -135,6 +146,7 @@ export const udpTransportOpener: TransportOpener = async (spec, o) => {
   return open(false);
 };
 
+/** arping fallback only (no helper configured): see #vipManager. */
 const MIN_GARP_SPACING_MS = 20;
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -164,10 +176,18 @@ export class Daemon {
   #reloading: Promise<ReloadResult> | undefined;
   #stopping: Promise<void> | undefined;
   #ttlCheck = false;
+  #ipBatch: IpBatch | undefined;
+  #garp: PerlGarpSender | undefined;
+  readonly #spawner: SpawnerRunner | undefined;
 
   constructor(o: DaemonOptions) {
     this.#o = o;
-    this.#runner = o.runner ?? new ProcessRunner();
+    // Default: scripts and commands forked by a perl helper (spawner.ts: a spawn from node blocks
+    // the event loop 10-30 ms on a loaded host), node's own spawn as its fallback.
+    this.#spawner = o.runner === undefined ? new SpawnerRunner({
+      fallback: new ProcessRunner(), log: (l) => this.#log('warn', l), ...(o.scriptNice === undefined ? {} : { childNice: o.scriptNice }),
+    }) : undefined;
+    this.#runner = o.runner ?? this.#spawner ?? new ProcessRunner();
     this.#clock = o.clock ?? systemClock;
     this.#log = o.log ?? stderrLogger();
     this.#openTransport = o.openTransport ?? udpTransportOpener;
@@ -193,6 +213,7 @@ export class Daemon {
     }
     const { config, plans } = loaded;
     try {
+      await this.#startHelpers();
       this.#notify = new NotifyQueue({
         runner: this.#runner,
         timeoutMs: this.#o.notifyTimeoutMs ?? 10_000,
@@ -215,6 +236,19 @@ export class Daemon {
       await this.stop();
       throw err;
     }
+  }
+
+  /** Pre-starts the transition helpers, so that no transition pays for a spawn. */
+  async #startHelpers(): Promise<void> {
+    if (this.#spawner !== undefined && (await this.#spawner.start())) this.#log('debug', 'process spawner helper ready');
+    const h = this.#o.helpers ?? this.#o.runner === undefined;
+    if (h === false) return;
+    const opts = h === true ? {} : h;
+    const log = (l: string): void => this.#log('warn', l);
+    this.#ipBatch = new IpBatch({ log, ...(opts.ipCommand === undefined ? {} : { command: opts.ipCommand }) });
+    this.#ipBatch.start();
+    this.#garp = new PerlGarpSender({ log, ...(opts.perlCommand === undefined ? {} : { command: opts.perlCommand }) });
+    if (await this.#garp.start()) this.#log('debug', 'gratuitous ARP helper ready (AF_PACKET)');
   }
 
   /** Parses and adapts the file; logs every diagnostic. `plans` undefined when unusable. */
@@ -383,15 +417,19 @@ export class Daemon {
   }
 
   /**
-   * garp_interval 0 (back to back, keepalived's default) is raised to MIN_GARP_SPACING_MS: every
-   * GARP is an `arping` process, and each spawn blocks the event loop (measured 20-70 ms on a loaded
-   * 2-core host). Five back to back at the moment we become master delayed our adverts by ~300 ms,
-   * enough for the peer at advert_int 0.1 to time out and take the VIP back. Spaced, our advert
-   * timer runs between two spawns. 20 ms × 5 is still far below any ARP cache's patience.
+   * With the GARP helper, GARPs are frames written to a pipe and garp_interval 0 (back to back,
+   * keepalived's default) is kept. Without it every GARP is an `arping` process, and each spawn
+   * blocks the event loop (measured 20-70 ms on a loaded 2-core host): five back to back delayed our
+   * adverts by ~300 ms, so garp_interval is raised to MIN_GARP_SPACING_MS there (VipManager does the
+   * same when the helper is configured but down).
    */
   #vipManager(plan: InstancePlan): VipManager {
-    const garp = { ...plan.garp, intervalMs: Math.max(plan.garp.intervalMs, MIN_GARP_SPACING_MS) };
-    return new VipManager({ runner: this.#runner, vips: plan.vips, garp, log: (l) => this.#log('warn', `(${plan.name}) ${l}`) });
+    const garp = this.#garp === undefined ? { ...plan.garp, intervalMs: Math.max(plan.garp.intervalMs, MIN_GARP_SPACING_MS) } : plan.garp;
+    return new VipManager({
+      runner: this.#runner, vips: plan.vips, garp, log: (l) => this.#log('warn', `(${plan.name}) ${l}`),
+      ...(this.#ipBatch === undefined ? {} : { ipExec: this.#ipBatch }),
+      ...(this.#garp === undefined ? {} : { garpSender: this.#garp }),
+    });
   }
 
   #notifyQueue(): NotifyQueue {
@@ -400,8 +438,9 @@ export class Daemon {
   }
 
   async #stopInstance(r: Running, bound: number): Promise<void> {
+    const stopped = r.instance.stop(); // sends priority 0 synchronously when MASTER
     for (const l of r.links.values()) l.stop();
-    const done = await within(r.instance.stop().then(() => true), bound);
+    const done = await within(stopped.then(() => true), bound);
     if (done === undefined) this.#log('warn', `(${r.plan.name}) did not stop within ${bound} ms`);
     await r.transport.close();
     await within(r.vip.close(), 1500);
@@ -630,13 +669,19 @@ export class Daemon {
   async #stop(): Promise<void> {
     const bound = this.#o.stopTimeoutMs ?? 3000;
     const started = Date.now();
+    // Instances first: each master's priority-0 advert leaves synchronously inside stop(), before
+    // any tracker is killed or a VIP released, so the peer's Skew_Time starts now.
+    const stopping = [...this.#running.values()].map((r) => this.#stopInstance(r, bound));
     for (const e of this.#trackers.values()) void e.tracker?.stop();
-    await Promise.all([...this.#running.values()].map((r) => this.#stopInstance(r, bound)));
+    await Promise.all(stopping);
+    await this.#ipBatch?.close();
+    await this.#garp?.close();
     const left = Math.max(100, bound - (Date.now() - started));
     if (this.#notify !== undefined && (await within(this.#notify.close().then(() => true), left)) === undefined) {
       this.#log('warn', `notify scripts still running after ${bound} ms; not waiting for them`);
     }
     await this.#control?.close();
+    await this.#spawner?.close();
     this.#trackers.clear();
     this.#log('info', 'stopped');
   }

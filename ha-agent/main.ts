@@ -106,8 +106,11 @@ export async function main(argv: string[]): Promise<void> {
  */
 async function runDaemon(o: Options): Promise<void> {
   const { Daemon, stderrLogger } = await import('./daemon.ts');
+  const { applyScheduling, restoreNice } = await import('./sched.ts');
   const log = stderrLogger(o.logDetail);
-  const daemon = new Daemon({ configFile: o.file, configId: o.configId, controlSocket: o.controlSocket, log });
+  // Before anything is spawned, so the helpers inherit it (sched.ts says why and what).
+  const sched = applyScheduling({ log });
+  const daemon = new Daemon({ configFile: o.file, configId: o.configId, controlSocket: o.controlSocket, log, scriptNice: sched.previousNice });
   try {
     await daemon.start();
   } catch (err) {
@@ -115,6 +118,7 @@ async function runDaemon(o: Options): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  const lag = o.logDetail ? await watchEventLoop(log) : undefined;
   const onHup = (): void => {
     void daemon.reload();
   };
@@ -123,14 +127,38 @@ async function runDaemon(o: Options): Promise<void> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  // stop() first: it sends the priority-0 adverts synchronously; the log line can wait.
+  const stopped = daemon.stop();
+  if (sched.nice !== undefined) restoreNice(sched.previousNice);
   log('info', `${signal}: stopping`);
   // A second signal while stopping means "now": systemd sends SIGKILL later anyway.
   const force = (): void => process.exit(1);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  await daemon.stop();
+  await stopped;
+  lag?.();
   process.off('SIGHUP', onHup);
   process.exitCode = 0;
   // Handles that outlive the stop (an arping still exiting) must not keep the process alive.
   setTimeout(() => process.exit(0), 1000).unref();
+}
+
+/**
+ * -D: logs the event loop's delay every 10 s (p50/p99/max in ms). Timers (adverts, Master_Down)
+ * are only as punctual as the loop; this shows whether something blocks it. Returns a stop function.
+ */
+async function watchEventLoop(log: (level: 'debug', line: string) => void): Promise<() => void> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  const t = setInterval(() => {
+    const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+    log('debug', `event loop delay over 10 s: p50 ${ms(h.percentile(50))} ms, p99 ${ms(h.percentile(99))} ms, max ${ms(h.max)} ms`);
+    h.reset();
+  }, 10_000);
+  t.unref();
+  return () => {
+    clearInterval(t);
+    h.disable();
+  };
 }

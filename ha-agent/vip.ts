@@ -8,6 +8,10 @@
 //   "absent"). Both the extack wording of current iproute2 ("Address already assigned", "Address not
 //   found") and the older RTNETLINK wording ("File exists", "Cannot assign requested address") are
 //   recognised; commands run with LC_ALL=C so the text is stable.
+// - Fast path (the daemon's default, see net/ip-batch.ts and net/garp.ts): `addr add|del` go to a
+//   long-lived `ip -force -batch -` child and GARPs to a long-lived perl AF_PACKET helper, so a
+//   transition spawns no process (a spawn stalls node's event loop 10-70 ms on a loaded host).
+//   What follows describes the per-call fallback, used when no helper is given or it is down.
 // - GARP: `arping -U -c 1 -I IF VIP`. iputils-arping sends the frame at once but then waits one
 //   interval (1 s) before exiting, and `-i` takes whole seconds only, so a burst of `repeat` GARPs is
 //   `repeat` arping processes started back to back (spaced by garp_interval when set) instead of one
@@ -20,6 +24,8 @@
 // - IPv6 VIPs are added/removed the same way, but no unsolicited NA is sent (not implemented).
 
 import { isIPv4 } from 'node:net';
+import type { GarpSender } from './net/garp.ts';
+import type { IpExec } from './net/ip-batch.ts';
 import { HaEdgeError, SCRIPT_ENV, describeResult, errorMessage, type CommandRunner, type RunResult } from './runner.ts';
 
 export interface VipSpec {
@@ -61,6 +67,13 @@ export interface VipManagerOptions {
   readonly timeoutMs?: number;
   /** Called for every failure and notable event, one line each. */
   readonly log?: (line: string) => void;
+  /**
+   * `ip addr add|del` through a long-lived `ip -batch` child instead of a spawn per call (the
+   * daemon's default; see net/ip-batch.ts). When it cannot answer, the runner is used.
+   */
+  readonly ipExec?: IpExec;
+  /** Gratuitous ARP through a long-lived AF_PACKET helper (net/garp.ts); `arping -U` when unavailable. */
+  readonly garpSender?: GarpSender;
 }
 
 export type VipOutcome = 'added' | 'present' | 'removed' | 'absent' | 'failed';
@@ -85,6 +98,9 @@ export interface GarpBurstResult {
   readonly failed: number;
 }
 
+/** Spacing of arping processes when the helper was configured but is unavailable (see garpBurst). */
+const ARPING_MIN_SPACING_MS = 20;
+
 const PRESENT_RE = /File exists|already assigned/i;
 const ABSENT_RE = /Cannot assign requested address|Address not found/i;
 
@@ -101,6 +117,8 @@ export class VipManager {
   readonly #arping: string;
   readonly #timeoutMs: number;
   readonly #log: (line: string) => void;
+  readonly #ipExec: IpExec | undefined;
+  readonly #garpSender: GarpSender | undefined;
   #secondBurst: NodeJS.Timeout | undefined;
   #refresh: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
@@ -118,6 +136,8 @@ export class VipManager {
     this.#arping = o.arpingPath ?? 'arping';
     this.#timeoutMs = o.timeoutMs ?? 5000;
     this.#log = o.log ?? (() => {});
+    this.#ipExec = o.ipExec;
+    this.#garpSender = o.garpSender;
   }
 
   get vips(): readonly VipSpec[] {
@@ -130,7 +150,7 @@ export class VipManager {
     for (const vip of this.#vips) {
       const args = ['addr', 'add', `${vip.address}/${vip.prefix}`, 'dev', vip.dev];
       if (vip.label !== undefined) args.push('label', vip.label);
-      const r = await this.#run(this.#ip, args);
+      const r = await this.#runIp(args);
       if (r.code === 0) out.push({ vip, outcome: 'added' });
       else if (PRESENT_RE.test(r.stderr)) out.push({ vip, outcome: 'present' });
       else out.push(this.#failed(vip, args, r));
@@ -213,11 +233,30 @@ export class VipManager {
    * to back (or garp_interval apart). Resolves when they have all exited.
    */
   async garpBurst(repeat = this.#garp.repeat): Promise<GarpBurstResult> {
+    const helper = this.#garpSender;
+    if (helper?.available === true) {
+      // One line per frame to the helper: no process, no event-loop stall; spacing as configured.
+      const sends: Promise<boolean>[] = [];
+      for (const vip of this.#vips) {
+        if (!isIPv4(vip.address)) continue;
+        for (let i = 0; i < repeat; i++) {
+          if (this.#garp.intervalMs > 0 && sends.length > 0) await sleep(this.#garp.intervalMs);
+          sends.push(helper.send(vip.dev, vip.address));
+        }
+      }
+      const ok = await Promise.all(sends);
+      const failed = ok.filter((x) => !x).length;
+      if (failed > 0) this.#log(`vip: ${failed} of ${ok.length} gratuitous ARPs not sent by the helper`);
+      return { sent: ok.length - failed, failed };
+    }
     const runs: Promise<RunResult>[] = [];
+    // arping fallback: a process per GARP, so never back to back (each spawn stalls the event loop;
+    // spaced, the advert timer runs between two spawns).
+    const spacing = Math.max(this.#garp.intervalMs, this.#garpSender === undefined ? this.#garp.intervalMs : ARPING_MIN_SPACING_MS);
     for (const vip of this.#vips) {
       if (!isIPv4(vip.address)) continue;
       for (let i = 0; i < repeat; i++) {
-        if (this.#garp.intervalMs > 0 && runs.length > 0) await sleep(this.#garp.intervalMs);
+        if (spacing > 0 && runs.length > 0) await sleep(spacing);
         runs.push(this.#run(this.#arping, ['-U', '-c', '1', '-I', vip.dev, vip.address]));
       }
     }
@@ -277,7 +316,7 @@ export class VipManager {
 
   async #del(vip: VipSpec): Promise<VipOpResult> {
     const args = ['addr', 'del', `${vip.address}/${vip.prefix}`, 'dev', vip.dev];
-    const r = await this.#run(this.#ip, args);
+    const r = await this.#runIp(args);
     if (r.code === 0) return { vip, outcome: 'removed' };
     if (ABSENT_RE.test(r.stderr)) return { vip, outcome: 'absent' };
     return this.#failed(vip, args, r);
@@ -287,6 +326,16 @@ export class VipManager {
     const detail = describeResult(this.#ip, args, r);
     this.#log(`vip: ${detail}`);
     return { vip, outcome: 'failed', detail };
+  }
+
+  /** addr add|del: the batch helper when there is one and it answers, else a process. */
+  async #runIp(args: readonly string[]): Promise<RunResult> {
+    if (this.#ipExec !== undefined) {
+      const r = await this.#ipExec.exec(args);
+      if (r.spawnError === undefined) return r;
+      this.#log(`vip: ip batch helper unavailable (${r.spawnError}); running ${this.#ip} ${args.join(' ')}`);
+    }
+    return this.#run(this.#ip, args);
   }
 
   #run(file: string, args: readonly string[]): Promise<RunResult> {

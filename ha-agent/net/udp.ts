@@ -2,6 +2,7 @@
 // receive when the TTL is not checked), plus the optional raw-socket receive path of raw-ttl.ts.
 
 import { createSocket, type Socket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import { HaEdgeError, errorMessage } from '../runner.ts';
 import { openRawUdpReceiver, type RawUdpReceiver } from './raw-ttl.ts';
 import {
@@ -36,7 +37,19 @@ export interface UdpCoreOptions {
 
 export async function openUdpCore(o: UdpCoreOptions): Promise<AdvertTransport> {
   const rx = new Receivers(o.onDrop);
-  const sock = createSocket({ type: 'udp4', reuseAddr: true });
+  // Addresses are always IPv4 literals here. dgram's default lookup (dns.lookup) answers even a
+  // literal on the next tick, and a next tick queued from inside promise jobs waits until every
+  // queued job has run — including one that spawns a process. Measured: the SIGTERM priority-0
+  // advert left ~100 ms late, after the VIP release and notify_stop. A synchronous lookup puts the
+  // datagram in the kernel inside send() itself.
+  const sock = createSocket({
+    type: 'udp4',
+    reuseAddr: true,
+    lookup: (hostname, _options, callback) => {
+      if (isIPv4(hostname)) callback(null, hostname, 4);
+      else callback(Object.assign(new Error(`not an IPv4 address: ${hostname}`), { code: 'EINVAL' }), '', 4);
+    },
+  });
   let raw: RawUdpReceiver | undefined;
   const onSocketError = (err: Error): void => o.onError?.(err);
   sock.on('error', onSocketError);

@@ -15,6 +15,9 @@
  *   1. a master whose priority falls below the peer's resigns at once (priority 0 + VIP released);
  *   2. split brain: a master hearing a lower master re-asserts at once with advert + gratuitous ARP,
  *      the lower one releases the VIP (RFC: the lower steps down, the higher silently discards);
+ *      and in any heal order, a master re-announces itself (GARP) when it hears a peer again after
+ *      a silence or a peer whose adverts say it `released` the VIP recently (a takeover too short,
+ *      or too one-sided, for us ever to hear it as MASTER);
  *   3. `startup` first removes a VIP left over by a crashed run;
  *   4. every transition yields one `notify {from, to, reason, at}` for the notify queue and the
  *      JSON transition log.
@@ -50,6 +53,8 @@ export type FsmEvent =
       /** Advert interval of the sender in ms (centiseconds × 10). */
       readonly intervalMs: number;
       readonly role: AdvertRole;
+      /** The sender released the VIP recently (packet.ts `released`). */
+      readonly released?: boolean;
     }
   | { readonly type: 'timer'; readonly timer: TimerName }
   | { readonly type: 'track-changed'; readonly name: string; readonly ok: boolean; readonly weight?: number }
@@ -61,7 +66,7 @@ export type FsmEvent =
   | { readonly type: 'interface-up'; readonly name?: string };
 
 export type Action =
-  | { readonly type: 'send-advert'; readonly priority: number; readonly role: AdvertRole }
+  | { readonly type: 'send-advert'; readonly priority: number; readonly role: AdvertRole; readonly released?: boolean }
   | { readonly type: 'add-vip' }
   | { readonly type: 'del-vip' }
   | { readonly type: 'send-garp' }
@@ -89,6 +94,8 @@ export interface PeerInfo {
   readonly role: AdvertRole;
   readonly intervalMs: number;
   readonly heardAt: number;
+  /** Its last advert carried the `released` flag. */
+  readonly released?: boolean;
 }
 
 export interface Transition {
@@ -115,6 +122,8 @@ export interface InstanceState {
   readonly masterDownCause: 'timeout' | 'peer-resigned';
   readonly peer: PeerInfo | null;
   readonly lastTransition: Transition | null;
+  /** When we last left MASTER (null: never): our adverts carry `released` for RELEASED_FLAG_MS. */
+  readonly releasedAt?: number | null;
 }
 
 export interface StepResult {
@@ -139,6 +148,7 @@ export function initialState(params: InstanceParams): InstanceState {
     masterDownCause: 'timeout',
     peer: null,
     lastTransition: null,
+    releasedAt: null,
   };
 }
 
@@ -270,12 +280,23 @@ function cancelAllTimers(ctx: Ctx): void {
   for (const t of TIMER_NAMES) cancelTimer(ctx, t);
 }
 
+/**
+ * How long our adverts say `released` after we left MASTER: long enough to reach a master that
+ * hears us again after a short partition (several adverts, at least a second).
+ */
+export function releasedFlagMs(advertIntervalMs: number): number {
+  return Math.max(1000, 5 * advertIntervalMs);
+}
+
 function sendAdvert(ctx: Ctx, priority: number, role: AdvertRole): void {
-  ctx.out.push({ type: 'send-advert', priority, role });
+  const at = ctx.s.releasedAt ?? null;
+  const released = role === 'backup' && at !== null && ctx.now - at < releasedFlagMs(ownInterval(ctx));
+  ctx.out.push(released ? { type: 'send-advert', priority, role, released } : { type: 'send-advert', priority, role });
 }
 
 function transition(ctx: Ctx, to: VrrpState, reason: TransitionReason): void {
   const from = ctx.s.state;
+  if (from === 'master' && to !== 'master') ctx.s.releasedAt = ctx.now;
   ctx.s.state = to;
   ctx.s.lastTransition = { from, to, reason, at: ctx.now };
   log(ctx, 'info', `${from.toUpperCase()} → ${to.toUpperCase()} (${reason}), priority ${advertisedPriority(ctx.s)}`);
@@ -292,9 +313,13 @@ function ownInterval(ctx: Ctx): number {
 function enterMaster(ctx: Ctx, reason: TransitionReason): void {
   cancelTimer(ctx, 'master-down');
   cancelTimer(ctx, 'preempt-delay');
+  // Clients first, then the peer: the VIP and the gratuitous ARP come before our first MASTER
+  // advert (the effect layer sends it once they are done, see instance.ts), because a master that
+  // hears it steps down and releases the VIP — had it done so before our GARP, the clients would
+  // still point at it (a planned switchover measured 7 failed probes that way).
   ctx.out.push({ type: 'add-vip' });
-  sendAdvert(ctx, advertisedPriority(ctx.s), 'master');
   ctx.out.push({ type: 'send-garp' });
+  sendAdvert(ctx, advertisedPriority(ctx.s), 'master');
   setTimer(ctx, 'advert', ctx.now + ownInterval(ctx));
   transition(ctx, 'master', reason);
 }
@@ -305,7 +330,10 @@ function enterMaster(ctx: Ctx, reason: TransitionReason): void {
  * keep doing so every interval) so the master can apply improvement 1.
  */
 function enterBackup(ctx: Ctx, reason: TransitionReason, masterIntervalMs: number, downIn?: number): void {
-  if (ctx.s.state === 'master') ctx.out.push({ type: 'del-vip' });
+  if (ctx.s.state === 'master') {
+    ctx.out.push({ type: 'del-vip' });
+    ctx.s.releasedAt = ctx.now; // before our first BACKUP advert, which carries `released`
+  }
   cancelTimer(ctx, 'preempt-delay');
   ctx.s.masterAdverIntervalMs = masterIntervalMs;
   ctx.s.masterDownCause = 'timeout';
@@ -403,13 +431,19 @@ function onTimer(ctx: Ctx, timer: TimerName): void {
   ctx.s.timers[timer] = null;
   const st = ctx.s.state;
   switch (timer) {
-    case 'advert':
+    case 'advert': {
       // §6.4.3 "If the Adver_Timer fires": send an advert and re-arm. Backups announce too.
+      // Re-armed on the absolute schedule (deadline + interval), not "now + interval": a timer that
+      // fires late under CPU load would otherwise push every later advert back by the same lag, and
+      // the lags add up towards the peer's Master_Down_Interval. More than a whole interval late:
+      // start a fresh schedule rather than send a catch-up burst.
       if (st === 'master' || st === 'backup') {
         sendAdvert(ctx, advertisedPriority(ctx.s), st);
-        setTimer(ctx, 'advert', ctx.now + ownInterval(ctx));
+        const next = due + ownInterval(ctx);
+        setTimer(ctx, 'advert', next > ctx.now ? next : ctx.now + ownInterval(ctx));
       }
       break;
+    }
     case 'master-down':
       // §6.4.2 "If the Master_Down_Timer fires": transition to master.
       if (st === 'backup') enterMaster(ctx, ctx.s.masterDownCause === 'peer-resigned' ? 'peer-resigned' : 'master-down');
@@ -465,10 +499,27 @@ function onAdvert(ctx: Ctx, ev: Extract<FsmEvent, { type: 'advert-received' }>):
     log(ctx, 'debug', 'ignored our own advert (multicast loopback)');
     return;
   }
-  ctx.s.peer = { address: sender, priority: ev.priority, role: ev.role, intervalMs: ev.intervalMs, heardAt: ctx.now };
-  // Backup adverts only inform (peer priority for improvement 1 and status): no election.
-  if (ev.role !== 'master') return;
+  const prev = ctx.s.peer;
   const mine = advertisedPriority(ctx.s);
+  // Heard again after a silence longer than its Master_Down_Interval (a partition healed, the peer
+  // restarted): while we could not hear it, it may have been MASTER and pointed the clients at
+  // itself — and it may already have stepped down (it heard us before we heard it, an asymmetric
+  // heal), so no lower-priority MASTER advert will ever reach us to trigger improvement 2.
+  const returning = prev === null || ctx.now - prev.heardAt > masterDownIntervalMs(mine, prev.intervalMs);
+  const released = ev.released === true;
+  // Edge-triggered: one re-announcement per release (a lost advert is covered by the next one).
+  const newlyReleased = released && !(prev !== null && prev.address === sender && prev.released === true && !returning);
+  ctx.s.peer = { address: sender, priority: ev.priority, role: ev.role, intervalMs: ev.intervalMs, heardAt: ctx.now, released };
+  if (ev.role !== 'master') {
+    // Backup adverts only inform (peer priority for improvement 1 and status): no election. But a
+    // peer that may have pointed the clients at itself makes a master re-announce itself
+    // (improvement 2 in any heal order, and after a takeover too short for us to hear it).
+    if (ctx.s.state === 'master' && (returning || newlyReleased)) {
+      log(ctx, 'info', `peer ${sender} ${returning ? 'heard again after a silence' : 'released the VIP'}: gratuitous ARP to re-point clients`);
+      ctx.out.push({ type: 'send-garp' });
+    }
+    return;
+  }
 
   if (ctx.s.state === 'backup') {
     // RFC 5798 §6.4.2 "If an ADVERTISEMENT is received".

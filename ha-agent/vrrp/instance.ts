@@ -5,9 +5,12 @@
  *   injected Clock, so tests run the real fsm on fake time;
  * - turns datagrams from the AdvertTransport into `advert-received` events through decodeAdvert +
  *   ReplayGuard, counting every drop by reason (never throwing on garbage);
- * - executes the fsm's actions in order: send-advert → encodeAdvert → transport.send; add-vip,
- *   del-vip, send-garp and notify → one serial chain (so `ip addr del` never overtakes the `add`
- *   before it, and notify_master runs once the address is really there);
+ * - executes the fsm's actions in order: send-advert → encodeAdvert → transport.send (synchronous:
+ *   the datagram is in the kernel when the step returns); add-vip, del-vip, send-garp and notify →
+ *   one serial chain (so `ip addr del` never overtakes the `add` before it, and notify_master runs
+ *   once the address is really there). One exception: the MASTER advert of the step that becomes
+ *   master waits in the chain behind that step's add-vip and first GARP burst (capped), so a peer
+ *   that releases the VIP on hearing it does so after the clients were re-pointed (#sendAfterVip);
  * - keeps what `hactl status` shows, and runs a planned switchover.
  *
  * Nothing here decides VRRP behaviour: every decision is the fsm's. Two things look like decisions
@@ -156,6 +159,9 @@ export interface SwitchoverResult {
   readonly boundMs?: number;
 }
 
+/** Upper bound of the wait of our first MASTER advert for the VIP and GARP (#sendAfterVip). */
+const MASTER_ADVERT_GATE_CAP_MS = 50;
+
 const STATE_NAMES: Readonly<Record<VrrpState, StateName>> = { init: 'INIT', backup: 'BACKUP', master: 'MASTER', fault: 'FAULT' };
 
 /** Name of the fsm track that absorbs a base-priority change on reload (see setParams). */
@@ -206,6 +212,8 @@ export class VrrpInstance {
   readonly #hiddenTracks = new Set<string>([PRIORITY_SHIFT_TRACK]);
   readonly #transitionListeners = new Set<(from: VrrpState, to: VrrpState, reason: TransitionReason) => void>();
   #lastSendErrorLog = Number.NEGATIVE_INFINITY;
+  /** The first GARP burst of the current MASTER period, while our first MASTER advert waits for it. */
+  #firstGarp: Promise<void> | undefined;
 
   constructor(o: InstanceOptions) {
     this.name = o.params.name;
@@ -523,7 +531,7 @@ export class VrrpInstance {
     if (sw !== undefined && sw.peerMasterAt === undefined && a.role === 'master' && a.priority > sw.target) {
       sw.peerMasterAt = this.#clock.now();
     }
-    this.#feed({ type: 'advert-received', sender: a.sender, priority: a.priority, intervalMs: a.intervalCs * 10, role: a.role });
+    this.#feed({ type: 'advert-received', sender: a.sender, priority: a.priority, intervalMs: a.intervalCs * 10, role: a.role, released: a.released === true });
     // After a switchover we stay "drained" (override) so as not to preempt straight back. Keep the
     // override just below the current master's priority rather than where the handover left it:
     // otherwise each round trip of switchovers would lower both nodes' priorities by one more.
@@ -565,7 +573,11 @@ export class VrrpInstance {
   #execute(a: Action, all: readonly Action[]): void {
     switch (a.type) {
       case 'send-advert':
-        this.#sendAdvert(a.priority, a.role);
+        if (a.role === 'master' && all.indexOf(a) > all.findIndex((x) => x.type === 'add-vip') && all.some((x) => x.type === 'add-vip')) {
+          this.#sendAfterVip(a.priority);
+        } else {
+          this.#sendAdvert(a.priority, a.role, a.released === true);
+        }
         break;
       case 'add-vip':
         this.#enqueue(async () => {
@@ -596,6 +608,7 @@ export class VrrpInstance {
         this.#enqueue(() => {
           const p = fresh ? this.#vip.startGarp() : this.#vip.garpBurst(this.#lowerPrioGarpRepeat);
           p.catch((err: unknown) => this.#log('warn', `(${this.name}) gratuitous ARP: ${String(err)}`));
+          if (fresh) this.#firstGarp = p.then(() => undefined, () => undefined);
           return Promise.resolve();
         });
         break;
@@ -646,19 +659,52 @@ export class VrrpInstance {
     }
   }
 
+  /**
+   * Our first MASTER advert after becoming master: sent once the VIP is on the interface and the
+   * first gratuitous ARP burst has gone out (the fsm lists them first: clients before the peer),
+   * or after GATE_CAP at the latest — never later than half an advert interval, so a slow `ip` or
+   * an arping fallback (whose burst only "ends" when the processes exit, ~1 s) cannot silence us.
+   * A master that hears this advert releases the VIP at once; by then the clients already point here.
+   */
+  #sendAfterVip(priority: number): void {
+    let sent = false;
+    let release: () => void = () => {};
+    const capped = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const go = (): void => {
+      release();
+      if (sent) return;
+      sent = true;
+      cancel();
+      // Still MASTER? A later step may have moved on (and sent its own advert).
+      if (this.#stopped || this.#s.state !== 'master') return;
+      this.#sendAdvert(priority, 'master');
+    };
+    const cap = Math.min(MASTER_ADVERT_GATE_CAP_MS, this.#s.params.advertIntervalMs / 2);
+    const cancel = this.#clock.schedule(go, cap);
+    this.#firstGarp = undefined;
+    this.#enqueue(async () => {
+      // Queued after add-vip and send-garp of the same step: the VIP is there, the burst started.
+      // The chain (a later del-vip, notify) never waits longer than the cap either.
+      await Promise.race([this.#firstGarp, capped]);
+      go();
+    });
+  }
+
   #enqueue(fn: () => Promise<void>): void {
     this.#chain = this.#chain.then(fn).catch((err: unknown) => {
       this.#log('error', `(${this.name}) ${String(err)}`);
     });
   }
 
-  #sendAdvert(priority: number, role: 'master' | 'backup'): void {
+  #sendAdvert(priority: number, role: 'master' | 'backup', released = false): void {
     const p = this.#s.params;
     let buf: Buffer;
     try {
       buf = encodeAdvert(
         {
-          role, vrid: p.vrid, priority, intervalCs: Math.max(1, Math.min(4095, Math.round(p.advertIntervalMs / 10))),
+          role, ...(released ? { released } : {}), vrid: p.vrid, priority, intervalCs: Math.max(1, Math.min(4095, Math.round(p.advertIntervalMs / 10))),
           sender: p.address, vipCount: this.#vipCount, vipDigest: this.#digest, bootId: this.#bootId, seq: ++this.#seq,
         },
         this.#auth,

@@ -11,7 +11,8 @@
  * |-------:|-------:|------------------------------------------------------------------------|
  * |      0 |      4 | magic "HAVR" (0x48 0x41 0x56 0x52)                                      |
  * |      4 |      1 | format version, 1                                                      |
- * |      5 |      1 | flags: bit 0 = sender is MASTER (1) or BACKUP (0); bits 1-7 must be 0  |
+ * |      5 |      1 | flags: bit 0 = sender is MASTER (1) or BACKUP (0); bit 1 = released    |
+ * |        |        | the VIP recently (see `released`); bits 2-7 must be 0                  |
  * |      6 |      1 | VRID 1..255 (RFC 5798 §5.2.3)                                          |
  * |      7 |      1 | priority 0..255 (RFC 5798 §5.2.4; 0 = "I stop being master")          |
  * |      8 |      2 | advert interval in centiseconds, 1..4095 (RFC 5798 §5.2.7, 12 bits)    |
@@ -54,6 +55,8 @@ const HEADER_LEN = 62;
 const PASS_LEN = 8;
 const HMAC_LEN = 32;
 const FLAG_MASTER = 0x01;
+/** The sender left MASTER (released the VIP) recently: a master hearing it re-announces itself (GARP). */
+const FLAG_RELEASED = 0x02;
 /** RFC 5798 §5.2.7: Max Adver Int is a 12-bit count of centiseconds. */
 export const MAX_INTERVAL_CS = 4095;
 /** RFC 5798 §5.1.1.3: adverts are sent with TTL (hop limit) 255 and dropped otherwise. */
@@ -89,6 +92,12 @@ const AUTH_CODE = { none: 0, pass: 1, hmac: 2 } as const;
 /** One advert, decoded or to encode. */
 export interface Advert {
   readonly role: AdvertRole;
+  /**
+   * Set for a while after the sender stepped down from MASTER. It may have pointed the clients at
+   * itself with a gratuitous ARP, even if nobody heard it as MASTER (a takeover that lasted less
+   * than an advert, or an asymmetric partition): the current master re-announces itself.
+   */
+  readonly released?: boolean;
   readonly vrid: number;
   readonly priority: number;
   /** Advertisement interval in centiseconds (RFC 5798 §5.2.7). */
@@ -205,7 +214,7 @@ export function encodeAdvert(advert: Advert, auth: AdvertAuth): Buffer {
   const buf = Buffer.alloc(bodyLen + authTrailerLen(code));
   ADVERT_MAGIC.copy(buf, 0);
   buf.writeUInt8(ADVERT_FORMAT_VERSION, 4);
-  buf.writeUInt8(advert.role === 'master' ? FLAG_MASTER : 0, 5);
+  buf.writeUInt8((advert.role === 'master' ? FLAG_MASTER : 0) | (advert.released === true ? FLAG_RELEASED : 0), 5);
   buf.writeUInt8(advert.vrid, 6);
   buf.writeUInt8(advert.priority, 7);
   buf.writeUInt16BE(advert.intervalCs, 8);
@@ -249,7 +258,7 @@ function decodeUnsafe(buf: Buffer, expect: DecodeExpect): DecodeResult {
   const flags = buf.readUInt8(5);
   const family = buf.readUInt8(10);
   const code = buf.readUInt8(11);
-  if ((flags & ~FLAG_MASTER) !== 0) return drop('malformed');
+  if ((flags & ~(FLAG_MASTER | FLAG_RELEASED)) !== 0) return drop('malformed');
   if (family !== 4 && family !== 6) return drop('malformed');
   if (code !== AUTH_CODE.none && code !== AUTH_CODE.pass && code !== AUTH_CODE.hmac) return drop('malformed');
   const addrLen = family === 4 ? 4 : 16;
@@ -290,6 +299,7 @@ function decodeUnsafe(buf: Buffer, expect: DecodeExpect): DecodeResult {
     ok: true,
     advert: {
       role: (flags & FLAG_MASTER) !== 0 ? 'master' : 'backup',
+      released: (flags & FLAG_RELEASED) !== 0,
       vrid,
       priority: buf.readUInt8(7),
       intervalCs,

@@ -87,3 +87,95 @@ test('without an advert the deferred master-down timer still makes us master', a
   await inst.stop();
   t.is(inst.state, 'init');
 });
+
+/** A VipOps whose add and first GARP burst finish when the test says so; records the order of effects. */
+function gatedSetup(): { inst: VrrpInstance; clock: ManualClock; events: string[]; finishAdd: () => void; finishGarp: () => void } {
+  const clock = new ManualClock();
+  const rx = new Receivers();
+  const events: string[] = [];
+  const transport: AdvertTransport = {
+    send: (buf) => {
+      events.push(`advert ${buf[5] === 1 ? 'master' : 'backup'}`);
+      return Promise.resolve({ sent: 1, errors: [] });
+    },
+    onMessage: (cb) => rx.add(cb),
+    close: () => Promise.resolve(),
+    stats: rx.stats,
+    localAddress: '198.18.0.2',
+  };
+  let finishAdd: () => void = () => {};
+  let finishGarp: () => void = () => {};
+  const vip = {
+    add: () => {
+      events.push('add-vip started');
+      return new Promise<[]>((resolve) => {
+        finishAdd = () => {
+          events.push('add-vip done');
+          resolve([]);
+        };
+      });
+    },
+    remove: () => Promise.resolve([]),
+    removeLeftover: () => Promise.resolve([]),
+    hasVip: () => Promise.resolve(false),
+    startGarp: () => {
+      events.push('garp started');
+      return new Promise<{ sent: number; failed: number }>((resolve) => {
+        finishGarp = () => {
+          events.push('garp done');
+          resolve({ sent: 5, failed: 0 });
+        };
+      });
+    },
+    garpBurst: () => Promise.resolve({ sent: 0, failed: 0 }),
+    stopGarp: () => {},
+    close: () => Promise.resolve(),
+  };
+  const inst = new VrrpInstance({
+    params: { name: 'VI_1', vrid: 51, address: '198.18.0.2', priority: 100, advertIntervalMs: 200, initialState: 'BACKUP', nopreempt: false, preemptDelayMs: 0, tracks: [] },
+    auth: { type: 'none' }, vipSet: ['198.18.0.100/24'], transport, vip, notify: { transition: () => undefined }, clock,
+  });
+  return { inst, clock, events, finishAdd: () => finishAdd(), finishGarp: () => finishGarp() };
+}
+
+function fireDue(clock: ManualClock): void {
+  for (const e of clock.timers.filter((x) => x.live && x.at <= clock.t)) {
+    e.live = false;
+    e.fn();
+  }
+  for (const fn of clock.deferred.splice(0)) fn();
+}
+
+test('becoming MASTER: the first MASTER advert leaves only after the VIP is added and the first GARP burst is out', async (t) => {
+  const { inst, clock, events, finishAdd, finishGarp } = gatedSetup();
+  await inst.start();
+  clock.t = inst.fsm.timers['master-down'] ?? NaN;
+  fireDue(clock);
+  t.is(inst.state, 'master');
+  await flush();
+  t.deepEqual(events.filter((e) => e.startsWith('advert master')), [], 'not before the VIP is there');
+  finishAdd();
+  await flush();
+  t.true(events.includes('garp started'));
+  t.deepEqual(events.filter((e) => e.startsWith('advert master')), [], 'not before the GARP burst is out');
+  finishGarp();
+  await flush();
+  const order = events.filter((e) => !e.startsWith('advert backup'));
+  t.deepEqual(order, ['add-vip started', 'add-vip done', 'garp started', 'garp done', 'advert master']);
+});
+
+test('becoming MASTER: a slow VIP command delays the first MASTER advert by the cap at most (half an interval, ≤ 50 ms)', async (t) => {
+  const { inst, clock, events } = gatedSetup();
+  await inst.start();
+  clock.t = inst.fsm.timers['master-down'] ?? NaN;
+  fireDue(clock);
+  await flush();
+  t.false(events.includes('advert master'));
+  clock.t += 49;
+  fireDue(clock);
+  t.false(events.includes('advert master'), 'still waiting at 49 ms');
+  clock.t += 1;
+  fireDue(clock);
+  t.true(events.includes('advert master'), 'sent at the 50 ms cap although add-vip never finished');
+  t.is(events.filter((e) => e === 'advert master').length, 1);
+});

@@ -61,11 +61,12 @@ test('§6.4.1 startup of a non-owner: del-vip first, BACKUP, Master_Down_Timer =
   t.false(types(a).includes('add-vip'));
 });
 
-test('§6.4.1 startup of the owner (255): del-vip, then MASTER at once with advert, VIP and GARP', (t) => {
+test('§6.4.1 startup of the owner (255): del-vip, then MASTER at once with VIP, GARP, then advert', (t) => {
   const d = new Driver(instance({ priority: 255, advertIntervalMs: I }));
   const a = d.ev({ type: 'startup' }, 0);
-  t.deepEqual(types(a), ['del-vip', 'add-vip', 'send-advert', 'send-garp', 'set-timer', 'notify']);
-  t.deepEqual(noLogs(a)[2], { type: 'send-advert', priority: 255, role: 'master' });
+  // Clients (VIP + GARP) before the peer (advert): see enterMaster.
+  t.deepEqual(types(a), ['del-vip', 'add-vip', 'send-garp', 'send-advert', 'set-timer', 'notify']);
+  t.deepEqual(noLogs(a)[3], { type: 'send-advert', priority: 255, role: 'master' });
   t.deepEqual(noLogs(a)[4], { type: 'set-timer', timer: 'advert', at: I });
   t.is(d.s.state, 'master');
   t.is(d.s.lastTransition?.reason, 'owner');
@@ -78,12 +79,12 @@ test('state MASTER is a hint: start BACKUP, but wait only one interval + skew', 
   t.true(a.some((x) => x.type === 'set-timer' && x.timer === 'master-down' && x.at === I + skewTimeMs(100, I)));
 });
 
-test('§6.4.2 Master_Down_Timer fires: BACKUP → MASTER with VIP, advert, GARP, advert timer', (t) => {
+test('§6.4.2 Master_Down_Timer fires: BACKUP → MASTER with VIP, GARP, advert, advert timer', (t) => {
   const d = new Driver(instance({ advertIntervalMs: I }));
   d.ev({ type: 'startup' }, 0);
   const due = d.s.timers['master-down'] ?? NaN;
   const a = d.ev({ type: 'timer', timer: 'master-down' }, due);
-  t.deepEqual(types(a), ['add-vip', 'send-advert', 'send-garp', 'set-timer', 'notify']);
+  t.deepEqual(types(a), ['add-vip', 'send-garp', 'send-advert', 'set-timer', 'notify']);
   t.is(d.s.state, 'master');
   t.is(d.s.lastTransition?.reason, 'master-down');
   t.is(d.s.timers.advert, due + I);
@@ -505,4 +506,68 @@ test('simulated pair over HMAC: restarts bring new boot ids that are accepted, n
   t.deepEqual(sim.nodes[0]?.drops, {});
   t.deepEqual(sim.nodes[1]?.drops, {});
   t.true((sim.nodes[1]?.replay.size ?? 0) === 1);
+});
+
+test('improvement 2, any heal order: a master re-announces (GARP) when a peer is heard again after a silence', (t) => {
+  // The asymmetric heal: the loser (which took the VIP while partitioned) heard us first and
+  // stepped down, so all we ever hear is its BACKUP advert. Silence > Master_Down_Interval = it
+  // may have pointed the clients at itself meanwhile.
+  const d = new Driver(instance({ priority: 150, advertIntervalMs: 100 }));
+  d.ev({ type: 'startup' }, 0);
+  d.ev({ type: 'timer', timer: 'master-down' }, d.s.timers['master-down'] ?? NaN);
+  t.is(d.s.state, 'master');
+  t.deepEqual(types(d.ev(advert(100, 'backup', 100), 500)), ['send-garp'], 'first time heard: re-announce');
+  t.deepEqual(types(d.ev(advert(100, 'backup', 100), 600)), [], 'heard again within its Master_Down_Interval: nothing');
+  const mdi = masterDownIntervalMs(150, 100);
+  t.deepEqual(types(d.ev(advert(100, 'backup', 100), 600 + mdi - 1)), [], 'just within: nothing');
+  const back = 600 + 2 * mdi + 10;
+  t.deepEqual(types(d.ev(advert(100, 'backup', 100), back)), ['send-garp'], 'after a silence: re-announce');
+  t.is(d.s.state, 'master');
+  // A backup never sends GARP for a returning peer.
+  const b = new Driver(instance({ priority: 100, advertIntervalMs: 100 }));
+  b.ev({ type: 'startup' }, 0);
+  t.false(types(b.ev(advert(90, 'backup', 100), 50)).includes('send-garp'));
+});
+
+test('advert timer runs on absolute deadlines: a late firing does not push later adverts back', (t) => {
+  const d = new Driver(instance({ priority: 255, advertIntervalMs: 100 }));
+  d.ev({ type: 'startup' }, 0);
+  t.is(d.s.timers.advert, 100);
+  d.ev({ type: 'timer', timer: 'advert' }, 130); // 30 ms late (a stalled event loop)
+  t.is(d.s.timers.advert, 200, 'next deadline on the original schedule');
+  d.ev({ type: 'timer', timer: 'advert' }, 200);
+  t.is(d.s.timers.advert, 300);
+  const a = d.ev({ type: 'timer', timer: 'advert' }, 450); // more than a whole interval late
+  t.deepEqual(types(a), ['send-advert', 'set-timer']);
+  t.is(d.s.timers.advert, 550, 'no catch-up burst: a fresh schedule from now');
+});
+
+test('a takeover too short to be heard: the stepped-down node flags `released`, the master re-announces once', (t) => {
+  // B (100) took over while A's adverts were late, then heard A (150) and stepped down before A
+  // ever heard B as MASTER. B's GARP pointed the clients at B; only the flag can tell A.
+  const b = new Driver(instance({ priority: 100, advertIntervalMs: 50 }));
+  b.ev({ type: 'startup' }, 0);
+  b.ev({ type: 'timer', timer: 'master-down' }, b.s.timers['master-down'] ?? NaN);
+  t.is(b.s.state, 'master');
+  const down = b.ev(advert(150, 'master', 50), 1000);
+  t.is(b.s.state, 'backup');
+  t.deepEqual(noLogs(down).find((x) => x.type === 'send-advert'), { type: 'send-advert', priority: 100, role: 'backup', released: true });
+  b.ev({ type: 'timer', timer: 'advert' }, b.s.timers.advert ?? NaN);
+  t.true(b.last.some((x) => x.type === 'send-advert' && x.released === true), 'still flagged shortly after');
+  const late = 1000 + 1000 + 10;
+  b.ev(advert(150, 'master', 50), late);
+  const again = b.ev({ type: 'timer', timer: 'advert' }, Math.max(late, b.s.timers.advert ?? late));
+  t.deepEqual(noLogs(again).find((x) => x.type === 'send-advert'), { type: 'send-advert', priority: 100, role: 'backup' }, 'flag expires');
+
+  const a = new Driver(instance({ priority: 150, advertIntervalMs: 50 }));
+  a.ev({ type: 'startup' }, 0);
+  a.ev({ type: 'timer', timer: 'master-down' }, a.s.timers['master-down'] ?? NaN);
+  t.is(a.s.state, 'master');
+  const flagged = (at: number, released: boolean) => a.ev({ type: 'advert-received', sender: PEER, priority: 100, intervalMs: 50, role: 'backup', released }, at);
+  types(flagged(300, false)); // first hearing (returning): covered by the other test
+  t.deepEqual(types(flagged(350, false)), []);
+  t.deepEqual(types(flagged(400, true)), ['send-garp'], 'first flagged advert: re-announce');
+  t.deepEqual(types(flagged(450, true)), [], 'once per release');
+  t.deepEqual(types(flagged(500, false)), []);
+  t.deepEqual(types(flagged(550, true)), ['send-garp'], 'a new release: again');
 });

@@ -272,3 +272,20 @@ test('property: HMAC rejects every single-byte change', (t) => {
   );
   t.pass();
 });
+
+test('the released flag (bit 1) round-trips, covered by the HMAC; other flag bits stay malformed', (t) => {
+  const b = encodeAdvert(advert({ role: 'backup', released: true }), HMAC);
+  t.is(b[5], 0x02);
+  const r = decodeAdvert(b, expect(HMAC));
+  t.true(r.ok && r.advert.released === true && r.advert.role === 'backup');
+  const plain = decodeAdvert(encodeAdvert(advert(), HMAC), expect(HMAC));
+  t.true(plain.ok && plain.advert.released === false);
+  const forged = Buffer.from(encodeAdvert(advert({ role: 'backup' }), HMAC));
+  forged[5] = 0x02; // set the flag without the key
+  const f = decodeAdvert(forged, expect(HMAC));
+  t.false(f.ok);
+  const bit2 = Buffer.from(encodeAdvert(advert(), NONE));
+  bit2[5] = 0x04;
+  const m = decodeAdvert(bit2, expect(NONE));
+  t.true(!m.ok && m.reason === 'malformed');
+});
