@@ -13,12 +13,10 @@ import { LB_ERROR_CODES, LbError } from './errors.ts';
 import type { ConfigSource } from './config/parser.ts';
 import { errnoCode } from './config/sections/common.ts';
 
-// Why: Node strips TypeScript types on every start; the compile cache keeps the stripped and compiled
-// modules on disk (os.tmpdir()/node-compile-cache or $NODE_COMPILE_CACHE), which brings `lb -c`
-// from ~250 ms to ~80 ms of start-up. The heavy modules are imported after enabling it.
-const { formatDiagnostic } = await import('./config/diagnostics.ts');
-const { hasListener, parseConfig } = await import('./config/parser.ts');
-const { HAPROXY_COMPAT_VERSION } = await import('./config/conditions.ts');
+// Why lazy imports: Node strips TypeScript types of every module it loads (the compile cache, enabled
+// by bin/launch.js, only saves part of it), so each mode loads only what it needs: `-v` the version
+// constant, `-c` the parser, the run mode the parser and the running proxy (lb/proxy/runtime.ts and
+// its data path, TLS, checks, stats, logs). This file keeps its static imports minimal.
 
 export const LB_VERSION = '0.1.0';
 
@@ -138,14 +136,17 @@ export function expandConfigPaths(paths: readonly string[]): string[] {
   return out;
 }
 
-function versionText(level: 1 | 2): string {
+async function versionText(level: 1 | 2): Promise<string> {
+  const { HAPROXY_COMPAT_VERSION } = await import('./config/conditions.ts');
   const head = `lb version ${LB_VERSION} (HAProxy ${HAPROXY_COMPAT_VERSION} configuration compatible) - hapair\n`;
   if (level === 1) return head;
   return `${head}Running on: Node.js ${process.versions.node} ${process.platform} ${process.arch}\nImplemented: -c (configuration check), -f with -d (foreground proxy: mode tcp and http)\n`;
 }
 
 /** `lb -c`: returns the exit code and writes haproxy-shaped output. */
-export function checkConfig(files: readonly string[], opts: { quiet: boolean }, out: (s: string) => void, err: (s: string) => void): number {
+export async function checkConfig(files: readonly string[], opts: { quiet: boolean }, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const { formatDiagnostic } = await import('./config/diagnostics.ts');
+  const { hasListener, parseConfig } = await import('./config/parser.ts');
   const sources: ConfigSource[] = [];
   let readFailed = false;
   for (const f of expandConfigPaths(files)) {
@@ -195,49 +196,65 @@ async function runProxy(opts: CliOptions, err: (s: string) => void): Promise<num
     err('[ALERT] lb: master-worker mode (-W, -S) and reloads (-sf/-st) are not implemented yet (a later issue)\n');
     return 1;
   }
-  const { ProxyRuntime } = await import('./proxy/runtime.ts');
-  const quiet = opts.quiet;
-  const rt = new ProxyRuntime({
-    log: (line) => {
-      if (!quiet) err(`${line}\n`);
-    },
-  });
-  const fail = async (lines: readonly string[]): Promise<number> => {
-    err(`${lines.join('\n')}\n`);
-    await rt.stop();
-    return 1;
+  // Signals first: a SIGTERM/SIGINT that arrives while the configuration is read or the listeners
+  // are being bound must stop lb cleanly (exit 0 after stop()), not kill it with Node's default
+  // action (exit 143). It is acted on once start() has settled, so that stop() also releases what
+  // start() was binding at that moment; stop() works after a partial start.
+  let signalled: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: string): void => {
+    if (signalled !== undefined) return;
+    signalled = sig;
+    // A second SIGTERM/SIGINT while stopping gets Node's default action (forced exit), as before.
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    wake?.();
   };
-  let problems = rt.provision(expandConfigPaths(opts.files));
-  if (problems.length > 0) return fail(problems);
-  problems = rt.validate();
-  if (problems.length > 0) return fail(problems);
-  problems = await rt.start();
-  if (problems.length > 0) return fail(problems);
-  if (opts.pidfile !== undefined) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(opts.pidfile, `${process.pid}\n`);
-  }
-  return new Promise<number>((resolve) => {
-    const stop = (sig: string): void => {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      if (!quiet) err(`[NOTICE] lb: ${sig} received, stopping\n`);
-      rt.stop().then(
-        () => resolve(0),
-        (e: unknown) => {
-          err(`[ALERT] lb: error while stopping: ${e instanceof Error ? e.message : String(e)}\n`);
-          resolve(1);
-        },
-      );
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
+  const onReload = (): void => err('[WARNING] lb: reload (SIGUSR2/SIGHUP) is not implemented yet (a later issue); keeping the running configuration\n');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGUSR2', onReload);
+  process.on('SIGHUP', onReload);
+  try {
+    const { ProxyRuntime } = await import('./proxy/runtime.ts');
+    const quiet = opts.quiet;
+    const rt = new ProxyRuntime({
+      log: (line) => {
+        if (!quiet) err(`${line}\n`);
+      },
+    });
+    const fail = async (lines: readonly string[]): Promise<number> => {
+      err(`${lines.join('\n')}\n`);
+      await rt.stop();
+      return 1;
     };
-    const onTerm = (): void => stop('SIGTERM');
-    const onInt = (): void => stop('SIGINT');
-    const onReload = (): void => err('[WARNING] lb: reload (SIGUSR2/SIGHUP) is not implemented yet (a later issue); keeping the running configuration\n');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-    process.on('SIGUSR2', onReload);
-    process.on('SIGHUP', onReload);
-  });
+    let problems = rt.provision(expandConfigPaths(opts.files));
+    if (problems.length > 0) return await fail(problems);
+    problems = rt.validate();
+    if (problems.length > 0) return await fail(problems);
+    problems = await rt.start();
+    if (problems.length > 0) return await fail(problems);
+    if (opts.pidfile !== undefined && signalled === undefined) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(opts.pidfile, `${process.pid}\n`);
+    }
+    if (signalled === undefined) await new Promise<void>((resolve) => (wake = resolve));
+    if (!quiet) err(`[NOTICE] lb: ${signalled ?? 'signal'} received, stopping\n`);
+    try {
+      await rt.stop();
+      return 0;
+    } catch (e) {
+      err(`[ALERT] lb: error while stopping: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    process.off('SIGUSR2', onReload);
+    process.off('SIGHUP', onReload);
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -252,7 +269,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (opts.version > 0) {
-    out(versionText(opts.version === 2 ? 2 : 1));
+    out(await versionText(opts.version === 2 ? 2 : 1));
     process.exitCode = 0;
     return;
   }
@@ -262,7 +279,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (opts.check) {
-    process.exitCode = checkConfig(opts.files, { quiet: opts.quiet }, out, err);
+    process.exitCode = await checkConfig(opts.files, { quiet: opts.quiet }, out, err);
     return;
   }
   process.exitCode = await runProxy(opts, err);

@@ -16,8 +16,10 @@ import type { AgentOptions, CheckOptions, HttpCheckOptions, HttpExpect, TcpCheck
 import type { StatsHttpConfig } from '../stats/http-handler.ts';
 import { algorithmFactory, parseHashType, Pool, type BalanceSpec, type HashKey, type HashTypeSpec, type Server as PoolServer } from '../balance/index.ts';
 import { validateLogTarget, type LogTargetSpec } from '../log/targets.ts';
+import { compileLogFormat, HTTPLOG_CLF_FORMAT, HTTPLOG_FORMAT, HTTPSLOG_FORMAT, TCPLOG_FORMAT, type CompiledLogFormat } from '../log/format.ts';
 import { actionContext, compileRouter, compileRuleSet, httpRuleHooks, txnFromConn, Next, type RuleSet, type Router, type ServiceTable } from '../rules/engine.ts';
 import { bindInputFromRecord, bindTlsSettings, loadCertStore, CertStoreHolder } from '../tls/index.ts';
+import { serverTlsSettings, type ServerTlsDefaults } from '../tls/settings.ts';
 import { loadErrorFile, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../stats/prometheus.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
@@ -90,6 +92,20 @@ export interface ServiceHolder {
   stats: ((st: BuiltStats, txn: HttpTxn) => boolean) | undefined;
 }
 
+/**
+ * The traffic log of one frontend, planned by the builder and opened by the runtime at start (a
+ * Logger owns sockets and helper processes, which a pure build must not create). The runtime sets
+ * `frontend.log` from it; `format` undefined means HAProxy's default without any format option:
+ * one "Connect from C:P to F:P (fe/MODE)" line per accepted connection (observed on 2.6).
+ */
+export interface BuiltFrontendLog {
+  readonly frontend: Frontend;
+  /** The proxy's own targets, then the global ones when it says `log global`; never empty. */
+  readonly specs: readonly LogTargetSpec[];
+  readonly format: CompiledLogFormat | undefined;
+  readonly dontlognull: boolean;
+}
+
 export interface BuiltConfig {
   readonly listeners: readonly BuiltListener[];
   readonly frontends: ReadonlyMap<string, Frontend>;
@@ -107,6 +123,8 @@ export interface BuiltConfig {
   /** Every frontend/backend/listen proxy in configuration order, with HAProxy's ids (from 1... as 2.6 numbers them). */
   readonly proxies: readonly { readonly proxy: Proxy; readonly id: number }[];
   readonly services: ServiceHolder;
+  /** Traffic logs of the frontends that log (have at least one target), in configuration order. */
+  readonly frontendLogs: readonly BuiltFrontendLog[];
 }
 
 export type BuildResult = { ok: true; value: BuiltConfig } | { ok: false; errors: string[] };
@@ -220,7 +238,6 @@ function serverProblems(s: Server, mode: 'tcp' | 'http'): string[] {
   const a = s.address;
   if (a.family !== 'ipv4' && a.family !== 'ipv6') out.push(`server '${s.name}': ${a.family} addresses are not implemented by the running lb yet`);
   if (a.port === undefined || a.port === 0 || a.portOffset === true) out.push(`server '${s.name}': a server without an explicit port (client's port or offset) is not implemented by the running lb yet`);
-  if (o.ssl === true) out.push(`server '${s.name}': 'ssl' towards servers (re-encryption) is not implemented by the running lb yet`);
   if (o.sendProxy === true || o.sendProxyV2 === true) out.push(`server '${s.name}': 'send-proxy' is not implemented by the running lb yet`);
   if (o.cookie !== undefined && mode === 'http') out.push(`server '${s.name}': 'cookie' persistence is not implemented by the running lb yet`);
   if (o.agentCheck === true && (o.agentPort ?? 0) === 0) out.push(`server '${s.name}': 'agent-check' needs 'agent-port'`);
@@ -332,7 +349,37 @@ function httpCheckOf(p: Proxy): HttpCheckOptions | string {
   return { request: Buffer.from(httpCheckRequest(p.httpchk, sends[0]), 'latin1'), expects, disableOn404 };
 }
 
-function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: string[], infos: Map<string, BuiltBackend>, services: ServiceHolder): Backend | undefined {
+/**
+ * `server ... ssl [verify none|required] [ca-file F] [sni E] [crt F] [alpn L]` with the global
+ * `ssl-default-server-*` settings → the settings tls.connect uses (lb/tls/settings.ts). Returns the
+ * error messages when the line cannot work (e.g. haproxy's "verify is enabled by default but no CA
+ * file specified"). Of the `sni` sample expressions the data path resolves only the client's own
+ * SNI (lb/proxy/connect.ts); others are refused here rather than silently sending none.
+ */
+function serverTlsOf(s: Server, mode: 'tcp' | 'http', defaults: ServerTlsDefaults): NonNullable<RuntimeServer['tls']> | string[] {
+  const o = s.options;
+  const r = serverTlsSettings(defaults, {
+    label: `server '${s.name}'`,
+    mode,
+    ...(o.verify !== undefined ? { verify: o.verify } : {}),
+    ...(o.caFile !== undefined ? { caFile: o.caFile } : {}),
+    ...(o.sni !== undefined ? { sni: o.sni } : {}),
+    ...(o.crt !== undefined ? { crt: o.crt } : {}),
+    ...(o.alpn !== undefined ? { alpn: o.alpn } : {}),
+  });
+  const errs = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
+  if (!r.ok) return errs.length > 0 ? errs : [`server '${s.name}': invalid 'ssl' settings`];
+  const sni = r.value.sni;
+  if (sni.kind === 'expression') {
+    const e = sni.expression.trim();
+    if (e !== 'ssl_fc_sni' && e !== 'req.ssl_sni' && e !== 'req_ssl_sni') {
+      return [`server '${s.name}': 'sni ${e}': only 'str(NAME)', 'ssl_fc_sni' and 'req.ssl_sni' are implemented by the running lb yet`];
+    }
+  }
+  return r.value;
+}
+
+function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: string[], infos: Map<string, BuiltBackend>, services: ServiceHolder, serverTlsDefaults: ServerTlsDefaults): Backend | undefined {
   const mode = p.mode ?? 'tcp';
   const spec = balanceSpec(p);
   let bad = false;
@@ -368,6 +415,15 @@ function buildBackend(p: Proxy, opts: BuildOptions, errors: string[], warnings: 
     const host = s.address.host;
     const rs = createServer(s.name, host, s.address.port ?? 0, s.options.maxconn ?? 0);
     rs.timings = new RequestTimings();
+    if (s.options.ssl === true) {
+      const t = serverTlsOf(s, mode, serverTlsDefaults);
+      if (typeof t !== 'string' && !Array.isArray(t)) rs.tls = t;
+      else {
+        for (const e of typeof t === 'string' ? [t] : t) errors.push(`${where(s.loc)}: ${e}`);
+        bad = true;
+        continue;
+      }
+    }
     servers.push(rs);
     lines.push({ model: s, id: lines.length + 1, runtime: rs, check, agent: agentOptionsOf(p, s) });
     inits.push({ name: s.name, weight: s.options.weight ?? 1, backup: s.options.backup === true, maxconn: s.options.maxconn ?? 0, usable: s.options.disabled !== true, data: rs });
@@ -544,6 +600,50 @@ export function logSpecsOf(targets: readonly LogTarget[]): LogTargetSpec[] {
   return logSpecs(targets, [], '');
 }
 
+/**
+ * The traffic log of a frontend: its targets (own `log` lines, plus the global ones with
+ * `log global`), the format and `option dontlognull`. Format, as HAProxy 2.6 chooses it: `log-format`,
+ * else `option httpslog` / `httplog clf` / `httplog` (in mode tcp these fall back to tcplog with
+ * haproxy's warning), else `option tcplog`, else none: the "Connect from" line at accept.
+ * Undefined when the frontend has no target (it logs nothing).
+ */
+function frontendLogOf(p: Proxy, fe: Frontend, globalSpecs: readonly LogTargetSpec[], errors: string[], warnings: string[]): BuiltFrontendLog | undefined {
+  const specs = [...logSpecsOf(p.log), ...(p.log.some((t) => t.global === true) ? globalSpecs : [])];
+  if (specs.length === 0) return undefined;
+  const label = `${where(p.loc)}: ${p.kind} '${p.name}'`;
+  const o = p.options;
+  const http = fe.mode === 'http';
+  let source: string | undefined;
+  let what = 'log-format';
+  if (p.logFormat !== undefined) source = p.logFormat;
+  else {
+    const opt = o['httpslog'] === true ? 'httpslog' : o['httplog'] === true ? (o['httplog-clf'] === true ? 'httplog clf' : 'httplog') : undefined;
+    if (opt !== undefined && !http) {
+      warnings.push(`${label}: 'option ${opt}' not usable with ${p.kind} '${p.name}' (needs 'mode http'). Falling back to 'option tcplog'.`);
+      source = TCPLOG_FORMAT;
+      what = 'option tcplog';
+    } else if (opt !== undefined) {
+      source = opt === 'httpslog' ? HTTPSLOG_FORMAT : opt === 'httplog clf' ? HTTPLOG_CLF_FORMAT : HTTPLOG_FORMAT;
+      what = `option ${opt}`;
+    } else if (o['tcplog'] === true) {
+      source = TCPLOG_FORMAT;
+      what = 'option tcplog';
+    }
+  }
+  let format: CompiledLogFormat | undefined;
+  if (source !== undefined) {
+    const c = compileLogFormat(source);
+    if (!c.ok) {
+      errors.push(`${label}: ${what}: failed to parse log-format : ${c.error}`);
+      return undefined;
+    }
+    format = c.value;
+    for (const w of c.value.warnings) warnings.push(`${label}: ${w}`);
+    if (!http && c.value.usesHttp) warnings.push(`${label}: log-format uses HTTP-only variables in mode tcp; they log as '-'`);
+  }
+  return { frontend: fe, specs, format, dontlognull: o['dontlognull'] === true };
+}
+
 function buildFrontend(
   p: Proxy,
   m: ConfigModel,
@@ -688,10 +788,17 @@ export function buildConfig(m: ConfigModel, opts: BuildOptions): BuildResult {
   const backendInfo = new Map<string, BuiltBackend>();
   const services: ServiceHolder = { prometheus: undefined, stats: undefined };
   const stats: BuiltStats[] = [];
+  const g = m.global;
+  const serverTlsDefaults: ServerTlsDefaults = {
+    ...(g.sslDefaultServerCiphers !== undefined ? { ciphers: g.sslDefaultServerCiphers } : {}),
+    ...(g.sslDefaultServerOptions !== undefined ? { options: g.sslDefaultServerOptions } : {}),
+  };
+  const logTargets = logSpecs(g.log, errors, 'global log');
+  const frontendLogs: BuiltFrontendLog[] = [];
   for (const p of m.proxies) {
     if (p.kind !== 'backend' && p.kind !== 'listen') continue;
     if (p.kind === 'listen' && p.servers.length === 0 && p.stats !== undefined) continue;
-    const be = buildBackend(p, opts, errors, warnings, backendInfo, services);
+    const be = buildBackend(p, opts, errors, warnings, backendInfo, services, serverTlsDefaults);
     if (be !== undefined) backends.set(p.name, be);
   }
   const frontends = new Map<string, Frontend>();
@@ -700,14 +807,15 @@ export function buildConfig(m: ConfigModel, opts: BuildOptions): BuildResult {
     if (p.kind !== 'frontend' && p.kind !== 'listen') continue;
     if (p.binds.length === 0) continue;
     const fe = buildFrontend(p, m, backends, opts, errors, listeners, services, stats);
-    if (fe !== undefined) frontends.set(p.name, fe);
+    if (fe === undefined) continue;
+    frontends.set(p.name, fe);
+    const log = frontendLogOf(p, fe, logTargets, errors, warnings);
+    if (log !== undefined) frontendLogs.push(log);
   }
   // HAProxy numbers proxies from 1 in configuration order; the CLI's own proxy takes the first id
   // when the global section declares a stats socket (observed on 2.6).
   let nextId = m.global.statsSockets.length > 0 ? 2 : 1;
   const proxies = m.proxies.filter((p) => p.kind !== 'defaults').map((p) => ({ proxy: p, id: nextId++ }));
-  const logTargets = logSpecs(m.global.log, errors, 'global log');
-  const g = m.global;
   if (g.chroot !== undefined || g.user !== undefined || g.group !== undefined) {
     warnings.push("global 'chroot', 'user' and 'group' are not applied yet: lb keeps running as the user that started it");
   }
@@ -715,5 +823,5 @@ export function buildConfig(m: ConfigModel, opts: BuildOptions): BuildResult {
   if (m.peers.length > 0) errors.push(`${where(m.peers[0]!.loc)}: 'peers' sections are not enforced by the running lb yet`);
   if (listeners.length === 0 && errors.length === 0) errors.push('no listener: the configuration binds nothing');
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: { listeners, frontends, backends, maxconn: g.maxconn ?? 0, logTargets, warnings, backendInfo, stats, proxies, services } };
+  return { ok: true, value: { listeners, frontends, backends, maxconn: g.maxconn ?? 0, logTargets, warnings, backendInfo, stats, proxies, services, frontendLogs } };
 }

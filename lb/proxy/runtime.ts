@@ -27,11 +27,11 @@ import { RuntimeApiServer, type StatsSocketSpec } from '../runtime/server.ts';
 import { errorPage, localResponse } from './http-errors.ts';
 import type { HttpTxn } from './http-hooks.ts';
 import { REASONS, RequestHead } from './http1/index.ts';
-import type { Counters } from './types.ts';
+import type { Counters, Frontend, LogSink } from './types.ts';
 import { parseConfig, type ConfigSource } from '../config/parser.ts';
 import { formatDiagnostic } from '../config/diagnostics.ts';
 import { LB_ERROR_CODES } from '../errors.ts';
-import { Logger } from '../log/targets.ts';
+import { LOG_INFO, Logger, type LogTargetSpec } from '../log/targets.ts';
 import { txnFromConn, txnFromHttp, Next } from '../rules/engine.ts';
 import { buildConfig, type BuiltConfig, type BuiltListener, type BuiltStats } from './build.ts';
 import { logSpecsOf } from './build.ts';
@@ -57,6 +57,8 @@ export class ProxyRuntime {
   #group: ListenerGroup | undefined;
   #logger: Logger | undefined;
   readonly #proxyLoggers: Logger[] = [];
+  /** Traffic loggers, one per distinct target list (frontends with the same targets share one). */
+  readonly #trafficLoggers = new Map<string, Logger>();
   #stopping: Promise<void> | undefined;
   #checks: CheckScheduler | undefined;
   #live: LiveView | undefined;
@@ -128,6 +130,7 @@ export class ProxyRuntime {
     const b = this.#built;
     if (b === undefined) return ['[ALERT] internal : start() before validate()'];
     if (b.logTargets.length > 0) this.#logger = new Logger(b.logTargets);
+    const connectLogs = this.#openTrafficLogs(b);
     this.#startHealth(b);
     const live = new LiveView(b, this.#liveBackends, { version: this.#opts.version ?? '0.1.0', releaseDate: this.#opts.releaseDate ?? '2026/01/01', startMs: this.#startMs });
     this.#live = live;
@@ -138,8 +141,10 @@ export class ProxyRuntime {
     const servers = this.#statsServers;
     const onConn = (sock: net.Socket, l: Listener): void => {
       const srv = isBuilt(l) && l.stats !== undefined ? servers.get(l.stats) : undefined;
-      if (srv !== undefined) acceptStats(sock, l.frontend.counters, srv);
-      else onConnection(sock, l);
+      if (srv !== undefined) {
+        if (connectLogs !== undefined) logConnect(connectLogs, sock, l.frontend);
+        acceptStats(sock, l.frontend.counters, srv);
+      } else onConnection(sock, l, connectLogs);
     };
     this.#group = new ListenerGroup(b.listeners, { maxconn: b.maxconn, onConnection: onConn });
     try {
@@ -166,6 +171,32 @@ export class ProxyRuntime {
     live.start();
     this.#checks?.start();
     return [];
+  }
+
+  /**
+   * Opens the frontends' traffic loggers and hands each frontend its log (format, sink,
+   * dontlognull). Returns the frontends that log HAProxy's default "Connect from" line at accept
+   * (targets but no format option), or undefined when none does. HAProxy sends traffic logs only to
+   * the targets, even with -d: nothing is echoed to stderr here either.
+   */
+  #openTrafficLogs(b: BuiltConfig): Map<Frontend, LogSink> | undefined {
+    let connect: Map<Frontend, LogSink> | undefined;
+    for (const fl of b.frontendLogs) {
+      const sink = this.#trafficLogger(fl.specs);
+      if (fl.format === undefined) (connect ??= new Map()).set(fl.frontend, sink);
+      else fl.frontend.log = { format: fl.format, sink, dontlognull: fl.dontlognull };
+    }
+    return connect;
+  }
+
+  #trafficLogger(specs: readonly LogTargetSpec[]): Logger {
+    const key = JSON.stringify(specs);
+    let l = this.#trafficLoggers.get(key);
+    if (l === undefined) {
+      l = new Logger(specs);
+      this.#trafficLoggers.set(key, l);
+    }
+    return l;
   }
 
   /**
@@ -292,6 +323,7 @@ export class ProxyRuntime {
     }
     await this.#logger?.close();
     for (const l of this.#proxyLoggers) await l.close();
+    for (const l of this.#trafficLoggers.values()) await l.close();
   }
 
   #notice(msg: string): void {
@@ -300,12 +332,22 @@ export class ProxyRuntime {
   }
 }
 
+/**
+ * HAProxy 2.6's log line for a frontend with log targets but no log format: sent at accept, before
+ * any rule, and not subject to `option dontlognull` (both observed with haproxy -d).
+ */
+function logConnect(logs: ReadonlyMap<Frontend, LogSink>, sock: net.Socket, fe: Frontend): void {
+  const sink = logs.get(fe);
+  if (sink === undefined) return;
+  sink.log(LOG_INFO, `Connect from ${sock.remoteAddress ?? '-'}:${sock.remotePort ?? 0} to ${sock.localAddress ?? '-'}:${sock.localPort ?? 0} (${fe.name}/${fe.mode === 'http' ? 'HTTP' : 'TCP'})`);
+}
+
 /** Admitted connection: tcp-request connection rules, TLS termination, then the data path. */
 function isBuilt(l: Listener): l is BuiltListener {
   return 'mode' in l && 'where' in l;
 }
 
-function onConnection(sock: net.Socket, bl: Listener): void {
+function onConnection(sock: net.Socket, bl: Listener, connectLogs: ReadonlyMap<Frontend, LogSink> | undefined): void {
   if (!isBuilt(bl)) {
     handleTcpConnection(sock, bl.frontend);
     return;
@@ -318,6 +360,8 @@ function onConnection(sock: net.Socket, bl: Listener): void {
       return;
     }
   }
+  // After the connection rules: HAProxy logs when the stream is created, not for rejected ones.
+  if (connectLogs !== undefined) logConnect(connectLogs, sock, bl.frontend);
   if (bl.tls === undefined) {
     dispatch(sock, bl);
     return;
