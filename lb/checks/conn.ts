@@ -10,6 +10,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { CheckResult, CheckStatus } from './status.ts';
+import { checkDeadlineQueue, type DeadlineLane, type Expirable } from './deadlines.ts';
 import { checkResult, errnoText } from './status.ts';
 
 /** HAProxy's default tune.bufsize: a check response larger than this is judged on its start. */
@@ -62,74 +63,148 @@ export interface ConnectFailure {
 /** What waitFor() saw. */
 export type WaitOutcome = 'match' | 'end' | 'full' | 'timeout' | 'error';
 
+/** Why the data phase of a probe stopped before its handler was done. */
+export type StopReason = 'end' | 'timeout' | 'error';
+
 /**
- * A live check connection. Created by CheckConn.open(); the caller writes, waits for data and
- * finally calls close(). One timer per connection, re-armed when the phase changes.
+ * The events of one check connection, delivered to ONE object per check: no closure, listener
+ * or promise is allocated per event. After onFailed, or once the handler calls close(), nothing
+ * more is delivered.
  */
-export class CheckConn {
-  readonly #start: number;
-  readonly #sock: net.Socket;
-  #timer: NodeJS.Timeout | undefined;
-  #chunks: Buffer[] = [];
-  #size = 0;
-  #ended = false;
-  #expired = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-  /** Set by open(): 'l4' until TCP is up, 'l6' during the TLS handshake, then 'data'. */
-  phase: 'l4' | 'l6' | 'data' = 'l4';
-
-  private constructor(sock: net.Socket, start: number) {
-    this.#sock = sock;
-    this.#start = start;
-  }
-
+export interface ProbeHandler {
+  /** TCP (and TLS) is up: the data phase starts. */
+  onConnected(p: Probe): void;
+  /** The connection failed before the data phase; the probe is already closed. */
+  onFailed(f: ConnectFailure): void;
   /**
-   * Connects to `ep` within the deadlines. Resolves to a connection in the data phase or to
-   * the failure HAProxy would report (L4CON/L4TOUT, L6RSP/L6TOUT for TLS).
+   * Bytes arrived. `chunk` may be a view on a buffer shared by every check: valid during the call
+   * only (copy what must be kept). Return false to stop reading (HAProxy's full buffer).
    */
-  static open(ep: CheckEndpoint, timeouts: CheckTimeouts, start = performance.now()): Promise<CheckConn | ConnectFailure> {
-    const dl = checkDeadlines(timeouts);
-    return new Promise((resolve) => {
-      const sock = ep.tls === undefined ? net.connect({ host: ep.host, port: ep.port }) : CheckConn.#tlsConnect(ep, ep.tls);
-      const c = new CheckConn(sock, start);
-      let settled = false;
-      const settle = (v: CheckConn | ConnectFailure): void => {
-        if (settled) return;
-        settled = true;
-        if (v !== c) c.close();
-        resolve(v);
-      };
-      c.#arm(dl.connect, () => settle({ status: c.phase === 'l6' ? 'L6TOUT' : 'L4TOUT', text: '' }));
-      sock.on('error', (err) => {
-        c.#error = err;
-        if (!settled) {
-          // A TLS alert or a certificate refusal during the handshake is an L6 problem; HAProxy
-          // names it with its connection error text.
-          if (c.phase === 'l6') settle({ status: 'L6RSP', text: 'SSL handshake failure' });
-          else settle({ status: 'L4CON', text: errnoText(err) });
-        }
-        c.#notify();
-      });
-      sock.once('connect', () => {
-        if (ep.tls !== undefined) c.phase = 'l6';
-        else c.#established(dl.afterConnect, settle);
-      });
-      if (ep.tls !== undefined) sock.once('secureConnect', () => c.#established(dl.afterConnect, settle));
-      sock.on('data', (d: Buffer) => c.#onData(d));
-      sock.once('end', () => {
-        c.#ended = true;
-        c.#notify();
-      });
-      sock.once('close', () => {
-        c.#ended = true;
-        if (!settled) settle({ status: c.phase === 'l6' ? 'L6RSP' : 'L4CON', text: c.phase === 'l6' ? 'SSL handshake failure' : '' });
-        c.#notify();
-      });
-    });
+  onData(p: Probe, chunk: Buffer): boolean;
+  /** The data phase ended without the handler closing: peer closed, deadline, or socket error. */
+  onStop(p: Probe, why: StopReason): void;
+}
+
+/**
+ * Every plain check socket reads into this one buffer (net.connect's `onread`): no Buffer is
+ * allocated per read, and the stream machinery is bypassed. Safe because each read is handed to
+ * its handler synchronously, before the next read can overwrite it.
+ */
+const SHARED_READ = Buffer.allocUnsafe(CHECK_BUFSIZE);
+const PROBE: unique symbol = Symbol('check probe');
+type Tagged = net.Socket & { [PROBE]?: Probe };
+
+/**
+ * One check connection: connect (optionally TLS) within the deadlines, deliver data to the
+ * handler, close with a reset. Deadlines live in the shared queue (deadlines.ts), not in a
+ * setTimeout per check.
+ */
+export class Probe implements Expirable {
+  readonly #handler: ProbeHandler;
+  readonly #start: number;
+  readonly #afterConnect: number | undefined;
+  readonly #tls: boolean;
+  #sock: Tagged | undefined;
+  #closed = false;
+  #stopped = false;
+  /** 'l4' until TCP is up, 'l6' during the TLS handshake, then 'data'. */
+  phase: 'l4' | 'l6' | 'data' = 'l4';
+  /** The peer closed (or the socket is gone). */
+  ended = false;
+  /** The socket error, if any. */
+  error: Error | undefined;
+  deadlineSlot = -1;
+  deadlineLane: DeadlineLane | undefined = undefined;
+
+  private constructor(handler: ProbeHandler, start: number, afterConnect: number | undefined, tlsOn: boolean) {
+    this.#handler = handler;
+    this.#start = start;
+    this.#afterConnect = afterConnect;
+    this.#tls = tlsOn;
   }
 
-  static #tlsConnect(ep: CheckEndpoint, t: CheckTlsOptions): net.Socket {
+  /** Starts a connection to `ep`; events go to `handler`. */
+  static open(ep: CheckEndpoint, timeouts: CheckTimeouts, handler: ProbeHandler, start = performance.now()): Probe {
+    const dl = checkDeadlines(timeouts);
+    const p = new Probe(handler, start, dl.afterConnect, ep.tls !== undefined);
+    checkDeadlineQueue.set(p, dl.connect);
+    try {
+      p.#connect(ep);
+    } catch (err) {
+      // A bad port or address throws synchronously: no check ran, the caller gets the error.
+      p.#closed = true;
+      checkDeadlineQueue.clear(p);
+      p.#sock?.destroy();
+      throw err;
+    }
+    return p;
+  }
+
+  #connect(ep: CheckEndpoint): void {
+    let sock: Tagged;
+    if (ep.tls === undefined) {
+      // A numeric host connects without a lookup (node:net checks isIP first); a host name is
+      // looked up on every check (HAProxy resolves it once at start-up).
+      // allowHalfOpen: the peer's FIN must not make Node shut our side down (a FIN and a
+      // shutdown syscall per check, and libuv refuses to reset a socket that is shutting down).
+      sock = new net.Socket({ allowHalfOpen: true, onread: { buffer: SHARED_READ, callback: onSharedRead } });
+      sock[PROBE] = this;
+      this.#sock = sock;
+      sock.connect({ host: ep.host, port: ep.port });
+    } else {
+      sock = Probe.#tlsConnect(ep, ep.tls);
+      sock[PROBE] = this;
+      this.#sock = sock;
+      sock.on('secureConnect', onSecure);
+      sock.on('data', onTlsData);
+    }
+    sock.on('connect', onConnect);
+    sock.on('error', onError);
+    sock.on('end', onEnd);
+    sock.on('close', onClose);
+  }
+
+  /** 'connect' (listener below): TCP is up; a TLS socket then starts its handshake. */
+  socketConnected(): void {
+    if (this.#closed) return;
+    if (this.#tls) this.phase = 'l6';
+    else this.#established();
+  }
+
+  /** 'secureConnect': the TLS handshake is done. */
+  socketSecure(): void {
+    if (!this.#closed) this.#established();
+  }
+
+  /** Bytes for the handler; false = stop reading. */
+  socketData(chunk: Buffer): boolean {
+    if (this.#closed || this.phase !== 'data') return true;
+    return this.#handler.onData(this, chunk);
+  }
+
+  socketError(err: Error): void {
+    this.error = err;
+    if (this.#closed) return;
+    // A TLS alert or a certificate refusal during the handshake is an L6 problem; HAProxy names
+    // it with its connection error text.
+    if (this.phase === 'l6') this.#fail('L6RSP', 'SSL handshake failure');
+    else if (this.phase === 'l4') this.#fail('L4CON', errnoText(err));
+    else this.#stop('error');
+  }
+
+  socketEnd(): void {
+    this.ended = true;
+    if (!this.#closed && this.phase === 'data') this.#stop('end');
+  }
+
+  socketClose(): void {
+    this.ended = true;
+    if (this.#closed) return;
+    if (this.phase === 'data') this.#stop('end');
+    else this.#fail(this.phase === 'l6' ? 'L6RSP' : 'L4CON', this.phase === 'l6' ? 'SSL handshake failure' : '');
+  }
+
+  static #tlsConnect(ep: CheckEndpoint, t: CheckTlsOptions): tls.TLSSocket {
     const opts: tls.ConnectionOptions = {
       host: ep.host,
       port: ep.port,
@@ -146,41 +221,152 @@ export class CheckConn {
     return tls.connect(opts);
   }
 
-  #established(afterConnect: number | undefined, settle: (v: CheckConn) => void): void {
+  #established(): void {
     this.phase = 'data';
-    if (afterConnect !== undefined) this.#arm(afterConnect, () => this.#expire());
-    else {
-      // The connect deadline keeps running: re-arm its callback to the data-phase meaning.
-      const left = this.#deadlineLeft;
-      this.#arm(left, () => this.#expire());
-    }
-    settle(this);
+    // With `timeout check`, a fresh deadline for the rest; without, the connect deadline keeps
+    // running and only its meaning changes (see expire()).
+    if (this.#afterConnect !== undefined) checkDeadlineQueue.set(this, this.#afterConnect);
+    this.#handler.onConnected(this);
   }
 
-  #deadlineAt = 0;
-  get #deadlineLeft(): number {
-    return Math.max(0, this.#deadlineAt - performance.now());
+  /** Deadline passed (called by the deadline queue). */
+  expire(): void {
+    if (this.#closed) return;
+    if (this.phase === 'data') this.#stop('timeout');
+    else this.#fail(this.phase === 'l6' ? 'L6TOUT' : 'L4TOUT', '');
   }
 
-  #arm(ms: number, fn: () => void): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#deadlineAt = performance.now() + ms;
-    this.#timer = setTimeout(fn, ms);
+  #fail(status: CheckStatus, text: string): void {
+    this.close();
+    this.#handler.onFailed({ status, text });
   }
 
-  #expire(): void {
-    this.#expired = true;
-    this.#notify();
+  #stop(why: StopReason): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#handler.onStop(this, why);
   }
 
-  #onData(d: Buffer): void {
+  /** Milliseconds since the check started (HAProxy's check duration, truncated). */
+  elapsed(): number {
+    return Math.floor(performance.now() - this.#start);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  write(data: Buffer): void {
+    const s = this.#sock;
+    if (s !== undefined && !s.destroyed) s.write(data);
+  }
+
+  /** Resumes reading after onData returned false. */
+  resume(): void {
+    const s = this.#sock;
+    if (s !== undefined && !s.destroyed && s.isPaused()) s.resume();
+  }
+
+  /**
+   * Ends the check. HAProxy closes check connections with a reset (SO_LINGER 0) when it can:
+   * observed on 2.6, a TCP check's connection is reset before the server even accepts it. A
+   * reset spares both kernels the FIN exchange and a TIME_WAIT socket per check (60,000 of them
+   * for 1,000 servers at `inter 1s`). A connection still connecting is just dropped (Node would
+   * otherwise wait for the connect to finish to reset it); a TLS socket has no TCP handle to reset.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    checkDeadlineQueue.clear(this);
+    const s = this.#sock;
+    if (s === undefined) return;
+    // Node leaks the handle when asked to reset a socket whose write side is shutting down.
+    if (!this.#tls && !s.connecting && !s.destroyed && !s.writableEnded) s.resetAndDestroy();
+    else s.destroy();
+  }
+}
+
+// Listeners shared by every check socket (`this` is the socket): no closure per check.
+function onConnect(this: Tagged): void {
+  this[PROBE]?.socketConnected();
+}
+function onSecure(this: Tagged): void {
+  this[PROBE]?.socketSecure();
+}
+function onSharedRead(this: Tagged, n: number, buf: Uint8Array): boolean {
+  const p = this[PROBE];
+  return p === undefined || p.socketData(Buffer.from(buf.buffer, buf.byteOffset, n));
+}
+function onTlsData(this: Tagged, d: Buffer): void {
+  if (this[PROBE]?.socketData(d) === false) this.pause();
+}
+function onError(this: Tagged, err: Error): void {
+  this[PROBE]?.socketError(err);
+}
+function onEnd(this: Tagged): void {
+  this[PROBE]?.socketEnd();
+}
+function onClose(this: Tagged): void {
+  this[PROBE]?.socketClose();
+}
+
+/**
+ * A live check connection with a promise interface, for the multi-step runners (tcp-check,
+ * agent). Created by CheckConn.open(); the caller writes, waits for data and finally calls close().
+ */
+export class CheckConn implements ProbeHandler {
+  readonly #probe: Probe;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #stop: StopReason | undefined;
+  #wake: (() => void) | undefined;
+  #settle: ((v: CheckConn | ConnectFailure) => void) | undefined;
+
+  private constructor(ep: CheckEndpoint, timeouts: CheckTimeouts, start: number, settle: (v: CheckConn | ConnectFailure) => void) {
+    this.#settle = settle;
+    this.#probe = Probe.open(ep, timeouts, this, start);
+  }
+
+  static #create(ep: CheckEndpoint, timeouts: CheckTimeouts, start: number, settle: (v: CheckConn | ConnectFailure) => void): CheckConn {
+    return new CheckConn(ep, timeouts, start, settle);
+  }
+
+  /**
+   * Connects to `ep` within the deadlines. Resolves to a connection in the data phase or to
+   * the failure HAProxy would report (L4CON/L4TOUT, L6RSP/L6TOUT for TLS).
+   */
+  static open(ep: CheckEndpoint, timeouts: CheckTimeouts, start = performance.now()): Promise<CheckConn | ConnectFailure> {
+    return new Promise((resolve) => {
+      CheckConn.#create(ep, timeouts, start, resolve);
+    });
+  }
+
+  onConnected(): void {
+    const s = this.#settle;
+    this.#settle = undefined;
+    s?.(this);
+  }
+
+  onFailed(f: ConnectFailure): void {
+    const s = this.#settle;
+    this.#settle = undefined;
+    s?.(f);
+  }
+
+  onData(_p: Probe, chunk: Buffer): boolean {
     const room = CHECK_BUFSIZE - this.#size;
-    if (room <= 0) return;
-    const part = d.length > room ? d.subarray(0, room) : d;
+    if (room <= 0) return false;
+    // The chunk may live in the shared read buffer: keep a copy.
+    const part = Buffer.from(chunk.subarray(0, Math.min(room, chunk.length)));
     this.#chunks.push(part);
     this.#size += part.length;
+    this.#notify();
     // A full buffer is HAProxy's "last read": stop reading, judge what we have.
-    if (this.#size >= CHECK_BUFSIZE) this.#sock.pause();
+    return this.#size < CHECK_BUFSIZE;
+  }
+
+  onStop(_p: Probe, why: StopReason): void {
+    this.#stop = why;
     this.#notify();
   }
 
@@ -192,9 +378,13 @@ export class CheckConn {
     }
   }
 
+  get phase(): 'l4' | 'l6' | 'data' {
+    return this.#probe.phase;
+  }
+
   /** Milliseconds since the check started (HAProxy's check duration, truncated). */
   elapsed(): number {
-    return Math.floor(performance.now() - this.#start);
+    return this.#probe.elapsed();
   }
 
   /** The bytes received since the last resetInput(), at most CHECK_BUFSIZE. */
@@ -207,20 +397,20 @@ export class CheckConn {
   resetInput(): void {
     this.#chunks = [];
     this.#size = 0;
-    if (this.#sock.isPaused()) this.#sock.resume();
+    this.#probe.resume();
   }
 
   write(data: string | Buffer): void {
-    if (!this.#sock.destroyed) this.#sock.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.#probe.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }
 
   get ended(): boolean {
-    return this.#ended;
+    return this.#probe.ended;
   }
 
   /** The socket error seen in the data phase, if any. */
   get error(): Error | undefined {
-    return this.#error;
+    return this.#probe.error;
   }
 
   /**
@@ -231,14 +421,16 @@ export class CheckConn {
   async waitFor(done: (input: Buffer, last: boolean) => boolean): Promise<WaitOutcome> {
     for (;;) {
       const full = this.#size >= CHECK_BUFSIZE;
-      const last = full || this.#ended;
+      const ended = this.#stop === 'end' || this.#probe.ended;
+      const last = full || ended;
       if (this.#size > 0 || last) {
         if (done(this.input(), last)) return 'match';
       }
-      if (this.#error !== undefined) return 'error';
+      if (this.#probe.error !== undefined) return 'error';
       if (full) return 'full';
-      if (this.#ended) return 'end';
-      if (this.#expired) return 'timeout';
+      if (ended) return 'end';
+      if (this.#stop === 'timeout') return 'timeout';
+      if (this.#probe.closed) return 'error';
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
@@ -246,11 +438,8 @@ export class CheckConn {
   }
 
   close(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#wake = undefined;
-    // A check does not linger: HAProxy closes with a reset-free shutdown; destroy is the closest.
-    this.#sock.destroy();
+    this.#probe.close();
   }
 }
 
@@ -260,7 +449,7 @@ export function connectFailureResult(f: ConnectFailure, durationMs: number, suff
 }
 
 /** The result for a socket error after connect (HAProxy: SOCKERR with the strerror text). */
-export function socketErrorResult(c: CheckConn, suffix = ''): CheckResult {
+export function socketErrorResult(c: { readonly error: Error | undefined; elapsed(): number }, suffix = ''): CheckResult {
   return checkResult('SOCKERR', errnoText(c.error) + suffix, 0, c.elapsed());
 }
 

@@ -9,7 +9,17 @@
 //   passed                         → L7OK, code N, no info
 //   404 with disable-on-404 while the server is not DOWN → L7OKC (the server goes NOLB)
 // Without any expect rule a 2xx or 3xx status passes, as in HAProxy.
-import { CheckConn, connectFailureResult, isConn, socketErrorResult, type CheckEndpoint, type CheckTimeouts } from './conn.ts';
+import {
+  CHECK_BUFSIZE,
+  Probe,
+  connectFailureResult,
+  socketErrorResult,
+  type CheckEndpoint,
+  type CheckTimeouts,
+  type ConnectFailure,
+  type ProbeHandler,
+  type StopReason,
+} from './conn.ts';
 import { checkResult, type CheckResult } from './status.ts';
 
 /** The request of an HTTP check, before serialisation. */
@@ -139,6 +149,111 @@ export function parseResponseHead(buf: Buffer): ParsedHead | undefined | 'bad' {
   return { status: Number(m[1]), reason: m[2] ?? '', headers, bodyStart: end + sep, contentLength, chunked };
 }
 
+/** RFC 9110 tchar, by byte. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+.^_`|~-") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+/** `buf[s..e)` equals the lower-case ASCII `name`, case-insensitively. */
+function nameIs(buf: Buffer, s: number, e: number, name: string): boolean {
+  if (e - s !== name.length) return false;
+  // `| 0x20` folds A-Z onto a-z; callers only pass tchar or printable bytes, among which no other
+  // byte folds onto a letter or '-'.
+  for (let i = 0; i < name.length; i++) if (((buf[s + i] ?? 0) | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+const PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
+
+/**
+ * parseResponseHead() without strings or regexes, for the check hot path: the same answer on
+ * every "plain" head (printable ASCII, tabs, CRLF or LF line ends used consistently around the
+ * blank line), 'slow' on anything else so that the caller asks parseResponseHead(). Header
+ * values are not collected (`headers` is empty): use parseResponseHead() for `hdr` expects.
+ * Tied to parseResponseHead() by a property test (test/checks/runners.test.ts).
+ */
+export function scanResponseHead(buf: Buffer): ParsedHead | undefined | 'bad' | 'slow' {
+  const len = buf.length;
+  let bad = false;
+  let status = 0;
+  let reasonStart = 0;
+  let reasonEnd = 0;
+  let contentLength: number | undefined;
+  let chunked = false;
+  /** Terminator of the previous line: 0 none, 1 LF, 2 CRLF. */
+  let prev = 0;
+  let ls = 0;
+  for (let i = 0; i < len; i++) {
+    const b = buf[i] ?? 0;
+    if (b === 0x0a || b === 0x0d) {
+      let term = 1;
+      let le = i;
+      if (b === 0x0d) {
+        if (i + 1 >= len) return undefined;
+        if (buf[i + 1] !== 0x0a) return 'slow';
+        term = 2;
+        i++;
+      }
+      if (le === ls) {
+        // A blank line: the end of the head when its line end matches the previous one's (the
+        // first CRLFCRLF or LFLF); mixed forms are left to the reference parser.
+        if (prev !== term) return 'slow';
+        if (bad) return 'bad';
+        const reason = reasonEnd > reasonStart ? buf.toString('latin1', reasonStart, reasonEnd) : '';
+        return { status, reason, headers: [], bodyStart: i + 1, contentLength, chunked };
+      }
+      if (prev === 0) {
+        // Status line: HTTP/1.[01] NNN[ reason]
+        let ok = le - ls >= 12 && (le - ls === 12 || buf[ls + 12] === 0x20) && buf[ls + 8] === 0x20;
+        for (let k = 0; ok && k < 7; k++) ok = buf[ls + k] === PREFIX[k];
+        const minor = buf[ls + 7];
+        const d0 = (buf[ls + 9] ?? 0) - 0x30;
+        const d1 = (buf[ls + 10] ?? 0) - 0x30;
+        const d2 = (buf[ls + 11] ?? 0) - 0x30;
+        if (!ok || (minor !== 0x30 && minor !== 0x31) || d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) bad = true;
+        else {
+          status = d0 * 100 + d1 * 10 + d2;
+          reasonStart = ls + 13;
+          reasonEnd = le > reasonStart ? le : reasonStart;
+        }
+      } else if (!bad) {
+        let colon = ls;
+        while (colon < le && buf[colon] !== 0x3a) colon++;
+        if (colon === le || colon === ls) bad = true;
+        for (let k = ls; !bad && k < colon; k++) if (TCHAR[buf[k] ?? 0] !== 1) bad = true;
+        if (!bad) {
+          let vs = colon + 1;
+          let ve = le;
+          while (vs < ve && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
+          while (ve > vs && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
+          if (nameIs(buf, ls, colon, 'content-length')) {
+            if (ve === vs) bad = true;
+            let n = 0;
+            for (let k = vs; !bad && k < ve; k++) {
+              const d = (buf[k] ?? 0) - 0x30;
+              if (d < 0 || d > 9) bad = true;
+              else n = n * 10 + d;
+            }
+            // Beyond 15 digits the running sum may round differently from Number(text).
+            if (!bad) contentLength = ve - vs > 15 ? Number(buf.toString('latin1', vs, ve)) : n;
+          } else if (nameIs(buf, ls, colon, 'transfer-encoding') && ve - vs >= 7 && nameIs(buf, ve - 7, ve, 'chunked')) {
+            let k = ve - 7;
+            while (k > vs && (buf[k - 1] === 0x20 || buf[k - 1] === 0x09)) k--;
+            if (k === vs || buf[k - 1] === 0x2c) chunked = true;
+          }
+        }
+      }
+      prev = term;
+      ls = i + 1;
+      continue;
+    }
+    if ((b < 0x20 && b !== 0x09) || b > 0x7e) return 'slow';
+  }
+  return undefined;
+}
+
 /** Decodes a chunked body; `complete` once the last chunk was seen. Trailers are ignored. */
 function dechunk(raw: Buffer): { body: Buffer; complete: boolean } {
   const parts: Buffer[] = [];
@@ -247,49 +362,131 @@ function requestBytes(o: HttpCheckOptions): Buffer {
   return b;
 }
 
-export async function runHttpCheck(
+/**
+ * One HTTP check as a probe handler: the response is judged as bytes arrive, straight from the
+ * read buffer when the whole answer comes in one read (the common case), and the connection is
+ * closed as soon as the verdict is known: a status-only expect does not wait for the body.
+ */
+class HttpCheckRun implements ProbeHandler {
+  readonly #start: number;
+  readonly #opts: HttpCheckOptions;
+  readonly #expects: readonly HttpExpect[];
+  readonly #wantBody: boolean;
+  readonly #wantHeaders: boolean;
+  readonly #serverDown: boolean;
+  readonly #done: (r: CheckResult) => void;
+  #probe: Probe | undefined;
+  /** Bytes kept across reads (copied out of the shared read buffer), at most CHECK_BUFSIZE. */
+  #acc: Buffer | undefined;
+  #finished = false;
+
+  constructor(ep: CheckEndpoint, timeouts: CheckTimeouts, opts: HttpCheckOptions, serverDown: boolean, done: (r: CheckResult) => void) {
+    this.#start = performance.now();
+    this.#opts = opts;
+    const expects = opts.expects ?? [];
+    this.#expects = expects;
+    this.#wantBody = needsBody(expects);
+    this.#wantHeaders = expects.some((e) => e.kind === 'hdr');
+    this.#serverDown = serverDown;
+    this.#done = done;
+    this.#probe = Probe.open(ep, timeouts, this, this.#start);
+  }
+
+  static start(ep: CheckEndpoint, timeouts: CheckTimeouts, opts: HttpCheckOptions, serverDown: boolean, done: (r: CheckResult) => void): HttpCheckRun {
+    return new HttpCheckRun(ep, timeouts, opts, serverDown, done);
+  }
+
+  onConnected(p: Probe): void {
+    p.write(requestBytes(this.#opts));
+  }
+
+  onFailed(f: ConnectFailure): void {
+    this.#finish(connectFailureResult(f, Math.floor(performance.now() - this.#start)));
+  }
+
+  onData(p: Probe, chunk: Buffer): boolean {
+    if (this.#finished) return false;
+    let input = chunk;
+    const acc = this.#acc;
+    if (acc !== undefined) {
+      const room = CHECK_BUFSIZE - acc.length;
+      input = Buffer.concat([acc, room < chunk.length ? chunk.subarray(0, room) : chunk]);
+    } else if (chunk.length > CHECK_BUFSIZE) input = chunk.subarray(0, CHECK_BUFSIZE);
+    // A full buffer is HAProxy's "last read": judge what we have.
+    const full = input.length >= CHECK_BUFSIZE;
+    const r = this.#judge(input, full, p);
+    if (r !== undefined) this.#finish(r);
+    else if (full) this.#finish(checkResult('L7RSP', '', 0, p.elapsed()));
+    else this.#acc = acc === undefined ? Buffer.from(input) : input;
+    return !full;
+  }
+
+  onStop(p: Probe, why: StopReason): void {
+    if (this.#finished) return;
+    const input = this.#acc ?? EMPTY;
+    if (why === 'timeout') this.#finish(checkResult('L7TOUT', '', 0, p.elapsed()));
+    else if (why === 'error' && !p.ended) this.#finish(socketErrorResult(p));
+    // The peer closed: no more data; an incomplete head is an invalid response.
+    else this.#finish(this.#judge(input, true, p) ?? (why === 'error' ? socketErrorResult(p) : checkResult('L7RSP', '', 0, p.elapsed())));
+  }
+
+  /** The verdict on `input`, or undefined while more data is needed (`last`: none will come). */
+  #judge(input: Buffer, last: boolean, p: Probe): CheckResult | undefined {
+    let head: ParsedHead | undefined | 'bad' | 'slow' = this.#wantHeaders ? 'slow' : scanResponseHead(input);
+    if (head === 'slow') head = parseResponseHead(input);
+    if (head === 'bad') return checkResult('L7RSP', '', 0, p.elapsed());
+    if (head === undefined) return undefined;
+    let body: Buffer | undefined;
+    if (this.#wantBody) {
+      const raw = input.subarray(head.bodyStart);
+      if (head.chunked) {
+        const d = dechunk(raw);
+        if (!d.complete && !last) return undefined;
+        body = d.body;
+      } else if (head.contentLength !== undefined) {
+        if (raw.length < head.contentLength && !last) return undefined;
+        body = raw.subarray(0, head.contentLength);
+      } else {
+        if (!last) return undefined;
+        body = raw;
+      }
+    }
+    if (this.#opts.disableOn404 === true && head.status === 404 && !this.#serverDown) {
+      return checkResult('L7OKC', '', 404, p.elapsed());
+    }
+    return evaluateHttpExpects(head, body, this.#expects, p.elapsed());
+  }
+
+  #finish(r: CheckResult): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#acc = undefined;
+    this.#probe?.close();
+    this.#done(r);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Starts an HTTP check; `done` is called once with the verdict. The scheduler's entry point: no
+ * promise per check. `serverDown` matters for `disable-on-404` only.
+ */
+export function startHttpCheck(
+  ep: CheckEndpoint,
+  timeouts: CheckTimeouts,
+  opts: HttpCheckOptions,
+  serverDown: boolean,
+  done: (r: CheckResult) => void,
+): void {
+  HttpCheckRun.start(ep, timeouts, opts, serverDown, done);
+}
+
+export function runHttpCheck(
   ep: CheckEndpoint,
   timeouts: CheckTimeouts,
   opts: HttpCheckOptions,
   ctx: HttpCheckContext = { serverDown: false },
 ): Promise<CheckResult> {
-  const start = performance.now();
-  const c = await CheckConn.open(ep, timeouts, start);
-  if (!isConn(c)) return connectFailureResult(c, Math.floor(performance.now() - start));
-  try {
-    c.write(requestBytes(opts));
-    const expects = opts.expects ?? [];
-    const wantBody = needsBody(expects);
-    let head: ParsedHead | undefined | 'bad';
-    let body: Buffer | undefined;
-    const outcome = await c.waitFor((input, last) => {
-      head = parseResponseHead(input);
-      if (head === 'bad') return true;
-      if (head === undefined) return false;
-      if (!wantBody) return true;
-      const raw = input.subarray(head.bodyStart);
-      if (head.chunked) {
-        const d = dechunk(raw);
-        body = d.body;
-        return d.complete || last;
-      }
-      if (head.contentLength !== undefined) {
-        body = raw.subarray(0, head.contentLength);
-        return raw.length >= head.contentLength || last;
-      }
-      body = raw;
-      return last;
-    });
-    if (outcome === 'timeout') return checkResult('L7TOUT', '', 0, c.elapsed());
-    if (outcome === 'error') return socketErrorResult(c);
-    // 'end'/'full' without a complete head, or an invalid head.
-    if (head === undefined || head === 'bad') return checkResult('L7RSP', '', 0, c.elapsed());
-    const h: ParsedHead = head;
-    if (opts.disableOn404 === true && h.status === 404 && !ctx.serverDown) {
-      return checkResult('L7OKC', '', 404, c.elapsed());
-    }
-    return evaluateHttpExpects(h, body, expects, c.elapsed());
-  } finally {
-    c.close();
-  }
+  return new Promise((resolve) => startHttpCheck(ep, timeouts, opts, ctx.serverDown, resolve));
 }

@@ -11,11 +11,11 @@
 // - a server in maintenance is not checked (HAProxy pauses its checks); it is re-examined every
 //   interval.
 import { runAgentCheck, type AgentOutcome } from './agent.ts';
-import type { CheckEndpoint, CheckTlsOptions } from './conn.ts';
-import { runHttpCheck, type HttpCheckOptions } from './http.ts';
+import type { CheckEndpoint, CheckTimeouts, CheckTlsOptions } from './conn.ts';
+import { startHttpCheck, type HttpCheckOptions } from './http.ts';
 import type { ServerState } from './server-state.ts';
 import type { CheckResult } from './status.ts';
-import { runTcpCheck } from './tcp.ts';
+import { startTcpCheck } from './tcp.ts';
 import { runTcpCheckRules, type TcpCheckRule } from './tcpcheck.ts';
 
 /** The `check` settings of one server, resolved (default-server and backend options applied). */
@@ -74,9 +74,14 @@ interface Task {
   seq: number;
   /** Heap index, -1 when not queued (running or removed). */
   pos: number;
-  running: Promise<void> | undefined;
+  running: boolean;
   enabled: boolean;
   removed: boolean;
+  /** The check endpoint, rebuilt only when the address or port changes. */
+  ep: CheckEndpoint | undefined;
+  timeouts: CheckTimeouts | undefined;
+  /** Bound once per task: the callback of every check of this task (no closure per check). */
+  done: (r: CheckResult) => void;
 }
 
 export interface CheckHandle {
@@ -93,6 +98,8 @@ export class CheckScheduler {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerDue = Infinity;
+  #inflight = 0;
+  #idle: (() => void)[] = [];
   #started = false;
   #stopped = false;
   /** Checks finished so far (any verdict), for benchmarks and the `show info` view. */
@@ -104,7 +111,11 @@ export class CheckScheduler {
   }
 
   add(reg: ServerChecks): CheckHandle {
-    const mk = (kind: 'check' | 'agent'): Task => ({ reg, kind, due: 0, seq: this.#seq++, pos: -1, running: undefined, enabled: true, removed: false });
+    const mk = (kind: 'check' | 'agent'): Task => {
+      const t: Task = { reg, kind, due: 0, seq: this.#seq++, pos: -1, running: false, enabled: true, removed: false, ep: undefined, timeouts: undefined, done: () => {} };
+      t.done = (r) => this.#checkDone(t, r);
+      return t;
+    };
     const tasks: Task[] = [];
     if (reg.check !== undefined && reg.state.check !== undefined) tasks.push(mk('check'));
     if (reg.agent !== undefined && reg.state.agent !== undefined) tasks.push(mk('agent'));
@@ -147,15 +158,12 @@ export class CheckScheduler {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#heap.length = 0;
-    const inflight = [...this.#tasks].map((t) => t.running).filter((p): p is Promise<void> => p !== undefined);
-    await Promise.all(inflight);
+    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
   /** Number of checks in flight (tests, stats "* L7OK" in-progress marker). */
   get inFlight(): number {
-    let n = 0;
-    for (const t of this.#tasks) if (t.running !== undefined) n++;
-    return n;
+    return this.#inflight;
   }
 
   #interval(t: Task): number {
@@ -214,41 +222,66 @@ export class CheckScheduler {
       this.#reschedule(t);
       return;
     }
-    t.running = this.#execute(t).then(
-      () => {
-        this.completed++;
-        t.running = undefined;
-        this.#reschedule(t);
-      },
-      () => {
-        // A runner bug must not stop the checks of this server.
-        t.running = undefined;
-        this.#reschedule(t);
-      },
-    );
+    t.running = true;
+    this.#inflight++;
+    try {
+      this.#execute(t);
+    } catch {
+      // A runner bug (or an unusable address) must not stop the checks of this server.
+      this.#finished(t, false);
+    }
   }
 
-  async #execute(t: Task): Promise<void> {
+  /** Bookkeeping once a check of `t` is over (any verdict). */
+  #finished(t: Task, counted: boolean): void {
+    if (!t.running) return;
+    t.running = false;
+    if (counted) this.completed++;
+    this.#inflight--;
+    if (this.#inflight === 0 && this.#idle.length > 0) for (const w of this.#idle.splice(0)) w();
+    this.#reschedule(t);
+  }
+
+  #checkDone(t: Task, r: CheckResult): void {
+    if (!t.running) return;
+    try {
+      if (!this.#stopped && !t.removed) t.reg.state.onCheck(r);
+    } finally {
+      this.#finished(t, true);
+    }
+  }
+
+  #execute(t: Task): void {
     const reg = t.reg;
     const state = reg.state;
     if (t.kind === 'agent') {
       const a = reg.agent;
-      if (a === undefined) return;
+      if (a === undefined) return this.#finished(t, true);
       const ep: CheckEndpoint = { host: a.addr ?? reg.host, port: a.port };
       const inter = a.inter ?? reg.check?.inter ?? DEFAULT_INTER;
-      const o: AgentOutcome = await runAgentCheck(ep, { inter, check: a.timeoutCheck, connect: a.timeoutConnect }, { send: a.send ?? '' }, state.initialWeight);
-      if (!this.#stopped && !t.removed) state.onAgent(o);
+      void runAgentCheck(ep, { inter, check: a.timeoutCheck, connect: a.timeoutConnect }, { send: a.send ?? '' }, state.initialWeight).then(
+        (o: AgentOutcome) => {
+          try {
+            if (!this.#stopped && !t.removed) state.onAgent(o);
+          } finally {
+            this.#finished(t, true);
+          }
+        },
+        () => this.#finished(t, false),
+      );
       return;
     }
     const c = reg.check;
-    if (c === undefined) return;
-    const ep: CheckEndpoint = { host: c.addr ?? reg.host, port: c.port ?? reg.port, tls: c.ssl };
-    const timeouts = { inter: c.inter ?? DEFAULT_INTER, check: c.timeoutCheck, connect: c.timeoutConnect };
-    let r: CheckResult;
-    if (c.type === 'http' && c.http !== undefined) r = await runHttpCheck(ep, timeouts, c.http, { serverDown: state.op === 'STOPPED' });
-    else if (c.type === 'tcp-check' && c.tcpCheck !== undefined) r = await runTcpCheckRules(ep, timeouts, c.tcpCheck);
-    else r = await runTcpCheck(ep, timeouts);
-    if (!this.#stopped && !t.removed) state.onCheck(r);
+    if (c === undefined) return this.#finished(t, true);
+    const host = c.addr ?? reg.host;
+    const port = c.port ?? reg.port;
+    let ep = t.ep;
+    if (ep === undefined || ep.host !== host || ep.port !== port || ep.tls !== c.ssl) ep = t.ep = { host, port, tls: c.ssl };
+    let timeouts = t.timeouts;
+    if (timeouts === undefined) timeouts = t.timeouts = { inter: c.inter ?? DEFAULT_INTER, check: c.timeoutCheck, connect: c.timeoutConnect };
+    if (c.type === 'http' && c.http !== undefined) startHttpCheck(ep, timeouts, c.http, state.op === 'STOPPED', t.done);
+    else if (c.type === 'tcp-check' && c.tcpCheck !== undefined) void runTcpCheckRules(ep, timeouts, c.tcpCheck).then(t.done, () => this.#finished(t, false));
+    else startTcpCheck(ep, timeouts, t.done);
   }
 
   // ---- binary min-heap on (due, seq) ----

@@ -1,12 +1,16 @@
 // Each check type against real loopback servers (port 0).
 import test from 'ava';
+import * as fc from 'fast-check';
 import {
+  Deadlines,
   parseAgentReply,
+  parseResponseHead,
   requestFromOptionHttpchk,
   runAgentCheck,
   runHttpCheck,
   runTcpCheck,
   runTcpCheckRules,
+  scanResponseHead,
   serializeHttpCheckRequest,
   type HttpExpect,
 } from '../../lb/checks/index.ts';
@@ -246,4 +250,59 @@ test('agent: agent-send is written before reading', async (t) => {
   const o = await runAgentCheck({ host: '127.0.0.1', port: ag.port }, T, { send: 'hello\n' }, 1);
   t.is(o.reply?.admin, 'maint');
   await ag.close();
+});
+
+test('scanResponseHead (the hot path) agrees with parseResponseHead whenever it answers', (t) => {
+  const parts = ['HTTP/1.1 ', 'HTTP/1.0 ', 'HTTP/2 ', '200', '404', '5x0', ' OK', ' ', '\t', '\r\n', '\n', '\r', ':', 'content-length', 'Content-Length', 'transfer-encoding', 'chunked', ' chunked', 'gzip,', '12', 'x', '-', '\u00e9', '\u00a0', '\u000b', '\u0000'];
+  const head = fc.array(fc.constantFrom(...parts), { maxLength: 24 }).map((a) => a.join(''));
+  const realistic = fc
+    .tuple(fc.constantFrom('HTTP/1.1 200 OK', 'HTTP/1.0 503 Service Unavailable', 'HTTP/1.1 204'), fc.array(fc.tuple(fc.constantFrom('Content-Length', 'transfer-encoding', 'X-A', 'Bad Name'), fc.constantFrom('5', ' 7 ', 'chunked', 'gzip, chunked', 'a'))), fc.constantFrom('\r\n', '\n'))
+    .map(([sl, hs, eol]) => `${sl}${eol}${hs.map(([n, v]) => `${n}:${v}${eol}`).join('')}${eol}body`);
+  let fast = 0;
+  fc.assert(
+    fc.property(fc.oneof(head, realistic), (text) => {
+      const buf = Buffer.from(text, 'latin1');
+      const quick = scanResponseHead(buf);
+      if (quick === 'slow') return;
+      fast++;
+      const ref = parseResponseHead(buf);
+      if (quick === undefined || quick === 'bad' || ref === undefined || ref === 'bad') {
+        t.is(quick, ref, JSON.stringify(text));
+        return;
+      }
+      const { headers: _h, ...q } = quick;
+      const { headers: _r, ...r } = ref;
+      t.deepEqual(q, r, JSON.stringify(text));
+    }),
+    { numRuns: 3000 },
+  );
+  // The property must have exercised the fast path, not only the fallback.
+  t.true(fast > 1000, `fast answers: ${fast}`);
+});
+
+test('deadlines: one timer, cleared ones never fire, due ones fire in order and not early', async (t) => {
+  const q = new Deadlines();
+  const fired: string[] = [];
+  const mk = (name: string) => ({
+    deadlineSlot: -1,
+    deadlineLane: undefined,
+    at: 0,
+    expire() {
+      fired.push(name);
+      this.at = performance.now();
+    },
+  });
+  const a = mk('a');
+  const b = mk('b');
+  const c = mk('c');
+  const t0 = performance.now();
+  q.set(a, 60);
+  q.set(b, 60);
+  q.set(c, 20);
+  q.clear(b);
+  t.is(q.size, 2);
+  await new Promise((r) => setTimeout(r, 150));
+  t.deepEqual(fired, ['c', 'a']);
+  t.true(c.at - t0 >= 20 && a.at - t0 >= 60, `c ${c.at - t0} a ${a.at - t0}`);
+  t.is(q.size, 0);
 });
