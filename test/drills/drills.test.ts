@@ -54,23 +54,16 @@ async function drill(t: ExecutionContext, agent: AgentKind, id: ScenarioId): Pro
 const MDI_MS = 3 * 100 + Math.round(((256 - 100) * 100) / 256);
 
 /** The regression bound each scenario must meet in the short form (see the header). */
-function mechanismBound(id: ScenarioId): { maxMs?: number; maxFailed?: number; why: string } {
-  switch (id) {
-    case 'a-link':
-    case 'a-kill':
-    case 'a-host':
-      return { maxMs: MDI_MS + 100, why: 'Master_Down_Interval + 100 ms' };
-    case 'b-term':
-      return { maxMs: Math.floor(MDI_MS / 2), why: 'half of Master_Down_Interval: the priority-0 path' };
-    case 'c-track':
-      return { maxMs: MDI_MS, why: 'under Master_Down_Interval: the immediate resign' };
-    case 'd-split':
-    case 'd-split-loser-first':
-      return { maxMs: 1000, why: 'served again within 1 s of the heal' };
-    case 'e-switchover':
-      return { maxFailed: 2, why: 'at most 2 failed probes' };
-  }
-}
+const MECHANISM_BOUND: Record<ScenarioId, { maxMs?: number; maxFailed?: number; why: string }> = {
+  'a-link': { maxMs: MDI_MS + 100, why: 'Master_Down_Interval + 100 ms' },
+  'a-kill': { maxMs: MDI_MS + 100, why: 'Master_Down_Interval + 100 ms' },
+  'a-host': { maxMs: MDI_MS + 100, why: 'Master_Down_Interval + 100 ms' },
+  'b-term': { maxMs: Math.floor(MDI_MS / 2), why: 'half of Master_Down_Interval: the priority-0 path' },
+  'c-track': { maxMs: MDI_MS, why: 'under Master_Down_Interval: the immediate resign' },
+  'd-split': { maxMs: 1000, why: 'served again within 1 s of the heal' },
+  'd-split-loser-first': { maxMs: 1000, why: 'served again within 1 s of the heal' },
+  'e-switchover': { maxFailed: 2, why: 'at most 2 failed probes' },
+};
 
 function assertBoundAndLogGoal(t: ExecutionContext, r: ScenarioResult): void {
   const goal = goalFor(r.id, r.advertInt);
@@ -82,7 +75,7 @@ function assertBoundAndLogGoal(t: ExecutionContext, r: ScenarioResult): void {
         `${met ? 'MET' : 'MISSED'} (measured ${String(ms)} ms, ${r.failed} failed probes; keepalived reference ${goal.reference}; judged over repetitions by npm run drill)`,
     );
   }
-  const b = mechanismBound(r.id);
+  const b = MECHANISM_BOUND[r.id];
   if (b.maxMs !== undefined) {
     t.true(ms !== null && ms !== undefined && ms <= b.maxMs + TOLERANCE_MS, `${String(ms)} ms > ${b.maxMs} ms (+${TOLERANCE_MS}): ${b.why}`);
   }
