@@ -38,7 +38,7 @@ import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { IdlePool, type Poolable } from './http-pool.ts';
 import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse } from './http1/index.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
-import { bumpSessions, hasFreeSlot, processCounters, type Backend, type Counters, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
+import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type Counters, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.http.session');
 const kConn = Symbol('lb.http.conn');
@@ -612,19 +612,15 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.srv = srv;
     this.lastSrv = srv;
     if (this.tw < 0) this.tw = 0;
-    bumpSessions(srv.counters);
     srv.counters.reqTotal++;
-    this.be!.picker.taken(srv);
+    takeServerSlot(this.be!, srv);
   }
 
   releaseServer(): void {
     const srv = this.srv;
     if (srv === undefined) return;
     this.srv = undefined;
-    const be = this.be!;
-    srv.counters.sessCur--;
-    be.picker.released(srv);
-    if (be.queue.length > 0) be.queue.shift()?.dequeued();
+    releaseServerSlot(this.be!, srv);
   }
 
   /** Ends the request's hold on the backend (be.sessCur) and server slot. */

@@ -21,7 +21,7 @@ import { LOG_INFO } from '../log/targets.ts';
 import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
 import { afterConnectFailure, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
-import { bumpSessions, hasFreeSlot, processCounters, type Backend, type ConnInfo, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
+import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type ConnInfo, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.tcp.session');
 
@@ -230,8 +230,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
   take(srv: RuntimeServer): void {
     this.srv = srv;
     this.lastSrv = srv;
-    bumpSessions(srv.counters);
-    this.be!.picker.taken(srv);
+    takeServerSlot(this.be!, srv);
   }
 
   /** Gives the server slot back and lets the oldest queued connection try again. */
@@ -239,10 +238,7 @@ class TcpSession implements QueueWaiter, ConnInfo {
     const srv = this.srv;
     if (srv === undefined) return;
     this.srv = undefined;
-    const be = this.be!;
-    srv.counters.sessCur--;
-    be.picker.released(srv);
-    if (be.queue.length > 0) be.queue.shift()?.dequeued();
+    releaseServerSlot(this.be!, srv);
   }
 
   connect(): void {

@@ -410,3 +410,16 @@ export function bumpSessions(c: Counters): void {
   c.sessTotal++;
   if (c.sessCur > c.sessMax) c.sessMax = c.sessCur;
 }
+
+/** A session (tcp) or request (http) takes a slot on `srv`: its counters and the picker's view. */
+export function takeServerSlot(be: Backend, srv: RuntimeServer): void {
+  bumpSessions(srv.counters);
+  be.picker.taken(srv);
+}
+
+/** Gives a slot on `srv` back and lets the oldest session queued on the backend try again. */
+export function releaseServerSlot(be: Backend, srv: RuntimeServer): void {
+  srv.counters.sessCur--;
+  be.picker.released(srv);
+  if (be.queue.length > 0) be.queue.shift()?.dequeued();
+}
