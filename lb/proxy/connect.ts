@@ -10,7 +10,7 @@
 //   waits min(1 s, timeout connect) first ("turn-around" state), since an immediate retry would
 //   most likely meet the same error. After a connect timeout it retries at once.
 import type tls from 'node:tls';
-import type { Backend, RuntimeServer } from './types.ts';
+import { hasFreeSlot, type Backend, type RuntimeServer } from './types.ts';
 
 export type ConnectFailure = 'error' | 'timeout';
 
@@ -74,4 +74,23 @@ export function serverTlsOptions(
     allowHalfOpen: true,
     ...(servername !== undefined && servername !== '' ? { servername } : {}),
   };
+}
+
+/**
+ * The redispatch step after a failed connect (`option redispatch`), shared by tcp and http
+ * sessions. Accepts the backend, the server that failed (its slot already released) and the
+ * session's hash key; the caller has checked that some server is usable. Counts the attempt as
+ * HAProxy does (a retry when the balancer picks the same server again, a redispatch otherwise or
+ * when every server is full) and returns the server to connect to, or undefined: queue.
+ */
+export function redispatchTarget(be: Backend, prev: RuntimeServer, key: string | undefined): RuntimeServer | undefined {
+  const next = be.picker.pick(key, prev);
+  if (next !== prev || next === undefined || !hasFreeSlot(next)) {
+    be.counters.redispatches++;
+    prev.counters.redispatches++;
+    return next !== undefined && hasFreeSlot(next) ? next : undefined;
+  }
+  be.counters.retries++;
+  prev.counters.retries++;
+  return next;
 }

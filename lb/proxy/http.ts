@@ -32,7 +32,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createLogRecord } from '../log/record.ts';
 import { LOG_INFO } from '../log/targets.ts';
-import { afterConnectFailure, serverTlsOptions, type ConnectFailure } from './connect.ts';
+import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { IdlePool, type Poolable } from './http-pool.ts';
@@ -716,21 +716,12 @@ class HttpSession implements HttpTxn, QueueWaiter {
         this.localError(503);
         return;
       }
-      const next = be.picker.pick(this.hashKey(be), prev);
-      if (next === undefined || !hasFreeSlot(next)) {
-        be.counters.redispatches++;
-        prev.counters.redispatches++;
+      const next = redispatchTarget(be, prev, this.hashKey(be));
+      if (next === undefined) {
         this.enqueue();
         return;
       }
-      if (next === prev) {
-        be.counters.retries++;
-        prev.counters.retries++;
-      } else {
-        be.counters.redispatches++;
-        prev.counters.redispatches++;
-        this.redispatched = true;
-      }
+      if (next !== prev) this.redispatched = true;
       this.take(next);
       this.connectNew(next);
       return;

@@ -19,7 +19,7 @@ import tls from 'node:tls';
 import { createLogRecord } from '../log/record.ts';
 import { LOG_INFO } from '../log/targets.ts';
 import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
-import { afterConnectFailure, serverTlsOptions, type ConnectFailure } from './connect.ts';
+import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
 import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type ConnInfo, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
@@ -297,21 +297,12 @@ class TcpSession implements QueueWaiter, ConnInfo {
         this.close();
         return;
       }
-      const next = be.picker.pick(this.hashKey, prev);
-      if (next === undefined || !hasFreeSlot(next)) {
-        be.counters.redispatches++;
-        prev.counters.redispatches++;
+      const next = redispatchTarget(be, prev, this.hashKey);
+      if (next === undefined) {
         this.enqueue();
         return;
       }
-      if (next === prev) {
-        be.counters.retries++;
-        prev.counters.retries++;
-      } else {
-        be.counters.redispatches++;
-        prev.counters.redispatches++;
-        this.redispatched = true;
-      }
+      if (next !== prev) this.redispatched = true;
       this.take(next);
       this.connect();
       return;
