@@ -20,23 +20,9 @@ export class First implements LbAlgorithm {
   }
 
   pick(_key: HashKey | undefined, avoid: Server | undefined): Server | undefined {
-    const heap = this.#heap;
-    let held: Server | undefined;
-    for (let s = heap.peek(); s !== undefined; s = heap.peek()) {
-      if (s.full) {
-        heap.pop();
-        s.lbParked = true;
-      } else if (s === avoid) {
-        heap.pop();
-        held = s;
-      } else {
-        if (held !== undefined) heap.push(held);
-        return s;
-      }
-    }
-    if (held !== undefined) heap.push(held);
-    return held;
+    return this.#heap.pickFree(avoid, undefined);
   }
+
 
   serverUp(s: Server): void {
     if (!this.#heap.has(s)) this.#heap.push(s);

@@ -39,6 +39,38 @@ export class ServerHeap {
     return top;
   }
 
+  /**
+   * The pick loop shared by the heap-ordered algorithms (roundrobin, leastconn, first): the top
+   * server with a free slot, any other preferred over `avoid`. Full servers met on the way are
+   * popped and parked (`lbParked`: the algorithm re-inserts them when a slot is released).
+   * `advance`, when given, moves the picked server's key (its next deadline or sequence); the
+   * heap re-sifts it. Returns undefined when no server has a free slot.
+   */
+  pickFree(avoid: Server | undefined, advance: ((s: Server) => void) | undefined): Server | undefined {
+    let held: Server | undefined;
+    for (let s = this.peek(); s !== undefined; s = this.peek()) {
+      if (s.full) {
+        this.pop();
+        s.lbParked = true;
+      } else if (s === avoid) {
+        this.pop();
+        held = s;
+      } else {
+        if (advance !== undefined) {
+          advance(s);
+          this.update(s);
+        }
+        if (held !== undefined) this.push(held);
+        return s;
+      }
+    }
+    if (held !== undefined) {
+      if (advance !== undefined) advance(held);
+      this.push(held);
+    }
+    return held;
+  }
+
   remove(s: Server): void {
     if (!this.has(s)) return;
     const items = this.#items;

@@ -24,28 +24,14 @@ export class LeastConn implements LbAlgorithm {
   }
 
   pick(_key: HashKey | undefined, avoid: Server | undefined): Server | undefined {
-    const heap = this.#heap;
-    let held: Server | undefined;
-    for (let s = heap.peek(); s !== undefined; s = heap.peek()) {
-      if (s.full) {
-        heap.pop();
-        s.lbParked = true;
-      } else if (s === avoid) {
-        heap.pop();
-        held = s;
-      } else {
-        s.lbSeq = ++this.#seq;
-        heap.update(s);
-        if (held !== undefined) heap.push(held);
-        return s;
-      }
-    }
-    if (held !== undefined) {
-      held.lbSeq = ++this.#seq;
-      heap.push(held);
-    }
-    return held;
+    return this.#heap.pickFree(avoid, this.#stamp);
   }
+
+  /** Ties on load go round robin: the picked server moves behind its equals. */
+  readonly #stamp = (s: Server): void => {
+    s.lbSeq = ++this.#seq;
+  };
+
 
   serverUp(s: Server): void {
     if (!this.#heap.has(s)) this.#insert(s);

@@ -30,28 +30,13 @@ export class RoundRobin implements LbAlgorithm {
   }
 
   pick(_key: HashKey | undefined, avoid: Server | undefined): Server | undefined {
-    const heap = this.#heap;
-    let held: Server | undefined;
-    for (let s = heap.peek(); s !== undefined; s = heap.peek()) {
-      if (s.full) {
-        heap.pop();
-        s.lbParked = true;
-      } else if (s === avoid) {
-        heap.pop();
-        held = s;
-      } else {
-        this.#advance(s);
-        heap.update(s);
-        if (held !== undefined) heap.push(held);
-        return s;
-      }
-    }
-    if (held !== undefined) {
-      this.#advance(held);
-      heap.push(held);
-    }
-    return held;
+    return this.#heap.pickFree(avoid, this.#advanceFn);
   }
+
+  readonly #advanceFn = (s: Server): void => {
+    this.#advance(s);
+  };
+
 
   serverUp(s: Server): void {
     if (!this.#heap.has(s)) this.#join(s);
