@@ -543,6 +543,21 @@ class HttpSession implements HttpTxn, QueueWaiter {
     return true;
   }
 
+  /** The client connection stays for its next request: idle keep-alive timer, then any bytes it pipelined. */
+  nextRequest(): void {
+    this.requests++;
+    this.rq = RQ_HEAD;
+    this.arm(T_KEEPALIVE, this.keepAliveMs());
+    const st = this.stash;
+    if (st !== null) {
+      this.stash = null;
+      this.client.resume();
+      this.onClientBytes(st, 0);
+    } else if (this.client.isPaused()) {
+      this.client.resume();
+    }
+  }
+
   pages(): ErrorPages | undefined {
     return this.be?.http?.errorPages ?? this.fe.http?.errorPages;
   }
@@ -987,17 +1002,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.closeClient();
       return;
     }
-    this.requests++;
-    this.rq = RQ_HEAD;
-    this.arm(T_KEEPALIVE, this.keepAliveMs());
-    const st = this.stash;
-    if (st !== null) {
-      this.stash = null;
-      this.client.resume();
-      this.onClientBytes(st, 0);
-    } else if (this.client.isPaused()) {
-      this.client.resume();
-    }
+    this.nextRequest();
   }
 
   dropConn(c: ServerConn): void {
@@ -1075,17 +1080,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.closeClient();
       return;
     }
-    this.requests++;
-    this.rq = RQ_HEAD;
-    this.arm(T_KEEPALIVE, this.keepAliveMs());
-    const st = this.stash;
-    if (st !== null) {
-      this.stash = null;
-      this.client.resume();
-      this.onClientBytes(st, 0);
-    } else if (this.client.isPaused()) {
-      this.client.resume();
-    }
+    this.nextRequest();
   }
 
   /** 400/408 from the HTTP/1 layer: the raw page as-is, then close (HAProxy's mux errors). */
