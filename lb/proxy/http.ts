@@ -154,25 +154,24 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
 }
 
 /**
- * Server sockets read into a buffer of their own (`onread`) instead of Node's stream path, which
- * allocates a 64 KiB backing store and a Buffer per read and runs Readable.push/emit('data'). The
- * bytes are processed synchronously in the callback; when a write of them to the client did not
- * complete at once (the client socket still holds bytes), they are still referenced by that write
- * and the connection switches to a fresh buffer for its next read (readBufferFor).
+ * Server sockets read into one buffer shared by every server connection (`onread`) instead of
+ * Node's stream path, which allocates a 64 KiB backing store and a Buffer per read and runs
+ * Readable.push/emit('data'). The bytes are processed synchronously in the callback, so the next
+ * read of any connection may reuse the buffer; only when a write of them to the client did not
+ * complete at once (the client socket still holds a view of them) is the shared buffer replaced
+ * by a fresh one. A buffer per connection cost 64 KiB of external memory per new connection,
+ * and at thousands of connections a second V8 answered that with major GCs.
  */
 export const SERVER_READ_SIZE = 64 * 1024;
-/** Buffer the next read of the socket just handled goes to (Node calls the generator right after the callback). */
-let nextReadBuffer: Buffer = Buffer.alloc(0);
-const EMPTY = Buffer.alloc(0);
+let serverRead: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+/** Node asks for the buffer of the next read right after each read callback. */
 function readBufferGenerator(): Buffer {
-  return nextReadBuffer;
+  return serverRead;
 }
 
 /** One connection to a server; outlives sessions while it sits in the idle pool. */
 class ServerConn implements Poolable<ServerConn> {
   readonly sock: ServerSock;
-  /** Where the socket reads (see SERVER_READ_SIZE). */
-  rbuf: Buffer;
   readonly srv: RuntimeServer;
   readonly be: Backend;
   readonly resp: ResponseHead;
@@ -192,7 +191,6 @@ class ServerConn implements Poolable<ServerConn> {
     this.resp = freeResponses.pop() ?? new ResponseHead();
     let s: ServerSock;
     if (srv.tls === undefined) {
-      this.rbuf = nextReadBuffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
       s = net.connect({
         host: srv.host,
         port: srv.port,
@@ -203,7 +201,6 @@ class ServerConn implements Poolable<ServerConn> {
       s.on('connect', onServerConnect);
     } else {
       // `server ... ssl`: the stream path; the connection counts as established after the handshake.
-      this.rbuf = EMPTY;
       s = tls.connect(serverTlsOptions(srv, session.sni, undefined));
       s.setNoDelay(true);
       s.on('secureConnect', onServerConnect);
@@ -1520,9 +1517,9 @@ function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
   }
   const client = s.client;
   serverChunk(this, c, s, n === buf.length ? buf : buf.subarray(0, n));
-  // A write that did not complete synchronously keeps a view of rbuf: read into a new buffer.
-  if (client.writableLength > 0) c.rbuf = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-  nextReadBuffer = c.rbuf;
+  // A write that did not complete synchronously keeps a view of the shared buffer: later reads go
+  // to a new one.
+  if (client.writableLength > 0) serverRead = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
   return true;
 }
 
