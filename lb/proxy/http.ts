@@ -36,7 +36,7 @@ import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFa
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { IdlePool, type Poolable } from './http-pool.ts';
-import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse } from './http1/index.ts';
+import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse, serializeResponseWith } from './http1/index.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
 import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type Counters, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
@@ -163,6 +163,8 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
  * and at thousands of connections a second V8 answered that with major GCs.
  */
 export const SERVER_READ_SIZE = 64 * 1024;
+/** Body bytes copied behind a rewritten response head to leave in the same write. */
+const INLINE_BODY_MAX = 8192;
 let serverRead: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
 /** Node asks for the buffer of the next read right after each read callback. */
 function readBufferGenerator(): Buffer {
@@ -893,9 +895,9 @@ class HttpSession implements HttpTxn, QueueWaiter {
     } else if (req.version === 10 || resp.version === 10) {
       resp.add('connection', 'keep-alive');
     }
-    const head = serializeResponse(resp);
     const kind = resp.bodyKind;
     if (kind === Body.NONE) {
+      const head = serializeResponse(resp);
       this.countOut(head.length);
       this.client.write(head);
       this.responseDone(c, rest < chunk.length);
@@ -906,15 +908,26 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.rs = RS_BODY;
     const n = this.respBodyPart(chunk, rest);
     if (n < 0) return;
+    // One write for the head and the body bytes that came with it: the head as received when
+    // unchanged (a view of the read buffer), or the rewritten head with a small body copied
+    // behind it; only a large body next to a rewritten head costs a second write.
     let ok: boolean;
-    if (n > 0 && head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset + rest) {
-      const whole = head.byteOffset === chunk.byteOffset && head.length + n === chunk.length;
-      ok = this.client.write(whole ? chunk : Buffer.from(chunk.buffer, head.byteOffset, head.length + n));
+    const rewritten = resp.modified || resp.mustRewrite;
+    const head = rewritten ? undefined : serializeResponse(resp);
+    if (head !== undefined && (n === 0 || (head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset + rest))) {
+      const whole = n === 0 || (head.byteOffset === chunk.byteOffset && head.length + n === chunk.length);
+      ok = this.client.write(whole ? (n === 0 ? head : chunk) : Buffer.from(chunk.buffer, head.byteOffset, head.length + n));
+      this.countOut(head.length + n);
+    } else if (rewritten && n <= INLINE_BODY_MAX) {
+      const out = serializeResponseWith(resp, chunk, rest, rest + n);
+      ok = this.client.write(out);
+      this.countOut(out.length);
     } else {
-      ok = this.client.write(head);
-      if (n > 0) ok = this.client.write(chunk.subarray(rest, rest + n));
+      const h = head ?? serializeResponse(resp);
+      this.client.write(h);
+      ok = this.client.write(chunk.subarray(rest, rest + n));
+      this.countOut(h.length + n);
     }
-    this.countOut(head.length + n);
     if (this.respBodyDone(kind)) {
       this.responseDone(c, rest + n < chunk.length);
       return;

@@ -8,4 +8,4 @@ export type { BodyKind, H1Options } from './head.ts';
 export { Method, RequestHead } from './request.ts';
 export type { MethodId } from './request.ts';
 export { REASONS, ResponseHead } from './response.ts';
-export { serializeRequest, serializeResponse } from './serialize.ts';
+export { serializeRequest, serializeResponse, serializeResponseWith } from './serialize.ts';

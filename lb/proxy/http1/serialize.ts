@@ -28,10 +28,20 @@ export function serializeRequest(h: RequestHead): Buffer {
 /** The bytes to send for a response head (after rules ran on it). */
 export function serializeResponse(h: ResponseHead): Buffer {
   if (!h.modified && !h.mustRewrite) return h.buf.subarray(h.start, h.end);
+  return serializeResponseWith(h, h.buf, 0, 0);
+}
+
+/**
+ * The rewritten response head followed by body[from..to) in one new buffer: a small body that
+ * arrived with the head then leaves in the same write (one system call, one packet).
+ */
+export function serializeResponseWith(h: ResponseHead, body: Buffer, from: number, to: number): Buffer {
   const nr = h.newReason;
   const rLen = nr === null ? h.reasonEnd - h.reasonStart : nr.length;
   const lineLen = 8 + 1 + 3 + 1 + rLen + CRLF_LEN;
-  const out = Buffer.allocUnsafe(lineLen + fieldsLength(h));
+  const headLen = lineLen + fieldsLength(h);
+  const out = Buffer.allocUnsafe(headLen + (to - from));
+  if (to > from) body.copy(out, headLen, from, to);
   let p = out.write(h.version === 11 ? 'HTTP/1.1 ' : 'HTTP/1.0 ', 0, 'latin1');
   const st = h.outStatus;
   out[p++] = 0x30 + Math.floor(st / 100);

@@ -2,7 +2,7 @@ import test from 'ava';
 import { H1Error } from '../../../lb/proxy/http1/errors.ts';
 import { RequestHead } from '../../../lb/proxy/http1/request.ts';
 import { ResponseHead } from '../../../lb/proxy/http1/response.ts';
-import { serializeRequest, serializeResponse } from '../../../lb/proxy/http1/serialize.ts';
+import { serializeRequest, serializeResponse, serializeResponseWith } from '../../../lb/proxy/http1/serialize.ts';
 
 function req(raw: string): RequestHead {
   const h = new RequestHead();
@@ -91,4 +91,17 @@ test('response: set-status with the standard reason, headers added', (t) => {
   t.is(serializeResponse(h).toString(), 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\nStrict-Transport-Security: max-age=31536000\r\n\r\n');
   h.setStatus(299, 'Custom');
   t.true(serializeResponse(h).toString().startsWith('HTTP/1.1 299 Custom\r\n'));
+});
+
+test('response: serializeResponseWith puts the body bytes right behind the rewritten head', (t) => {
+  const h = new ResponseHead();
+  h.expect(false, false);
+  const wire = Buffer.from('HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 5\r\n\r\nhello');
+  const end = h.feed(wire);
+  t.true(end > 0);
+  h.add('connection', 'close');
+  const head = serializeResponse(h).toString();
+  t.is(serializeResponseWith(h, wire, end, wire.length).toString(), `${head}hello`);
+  t.is(serializeResponseWith(h, wire, end + 1, end + 3).toString(), `${head}el`);
+  t.is(serializeResponseWith(h, wire, end, end).toString(), head);
 });
