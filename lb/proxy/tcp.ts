@@ -21,21 +21,22 @@ import { LOG_INFO } from '../log/targets.ts';
 import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
 import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
+import { ReadBuffers, type Borrower } from './read-buffers.ts';
 import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type ConnInfo, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.tcp.session');
 
 /**
- * Server sockets read into a buffer of their session (`onread`) instead of Node's stream path
- * (a 64 KiB backing store and a Buffer per read, Readable.push, emit('data')). Bytes are written
- * to the client synchronously in the callback; if that write is still pending afterwards it keeps
- * a view of the buffer, so the session switches to a fresh one for the next read.
+ * Server sockets read into the buffers of read-buffers.ts (`onread`) instead of Node's stream
+ * path (a 64 KiB backing store and a Buffer per read, Readable.push, emit('data')). Bytes are
+ * written to the client synchronously in the callback; a write still pending afterwards keeps a
+ * view of the buffer, which is then lent to the session until its client socket has flushed.
  */
 const SERVER_READ_SIZE = 64 * 1024;
-/** The buffer for the next read of the socket just handled (Node calls the generator after the callback). */
-let nextReadBuffer: Buffer = Buffer.alloc(0);
+const readBuffers = new ReadBuffers(SERVER_READ_SIZE);
+/** Node asks for the buffer of the next read right after each read callback. */
 function readBufferGenerator(): Buffer {
-  return nextReadBuffer;
+  return readBuffers.current;
 }
 type Tagged = net.Socket & { [kSession]?: TcpSession | undefined };
 
@@ -63,7 +64,7 @@ export function handleTcpConnection(client: net.Socket, fe: Frontend): void {
   s.start();
 }
 
-class TcpSession implements QueueWaiter, ConnInfo {
+class TcpSession implements QueueWaiter, ConnInfo, Borrower {
   readonly client: Tagged;
   readonly fe: Frontend;
   server: Tagged | null = null;
@@ -77,7 +78,8 @@ class TcpSession implements QueueWaiter, ConnInfo {
   inspectLen = 0;
   hello: ClientHello | undefined = undefined;
   /** Where the server socket reads (see SERVER_READ_SIZE); replaced when a write still holds it. */
-  rbuf: Buffer | null = null;
+  /** Read buffers still referenced by pending client writes (read-buffers.ts). */
+  lent: Buffer[] | null = null;
   // ---- log and stats timings (ms, performance.now() based; -1 = the step never happened) ----
   readonly tAccept = performance.now();
   /** Wall-clock accept date, only read when the frontend logs. */
@@ -248,7 +250,6 @@ class TcpSession implements QueueWaiter, ConnInfo {
     if (this.tConnStart < 0) this.tConnStart = performance.now();
     let s: Tagged;
     if (srv.tls === undefined) {
-      nextReadBuffer = this.rbuf ??= Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
       s = net.connect({
         host: srv.host,
         port: srv.port,
@@ -376,6 +377,8 @@ class TcpSession implements QueueWaiter, ConnInfo {
   finish(): void {
     if (this.client[kSession] === undefined) return;
     this.client[kSession] = undefined;
+    // Lent read buffers may still be referenced by cancelled writes: leave them to the GC.
+    this.lent = null;
     this.releaseServer();
     const be = this.be;
     if (be !== undefined) be.counters.sessCur--;
@@ -523,9 +526,9 @@ function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
   s.countOut(n);
   const c = s.client;
   if (!c.write(n === buf.length ? buf : buf.subarray(0, n))) this.pause();
-  // The write did not complete synchronously and keeps a view of rbuf: read into a new buffer.
-  if (c.writableLength > 0) s.rbuf = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-  nextReadBuffer = s.rbuf!;
+  // A write that did not complete synchronously keeps a view of the buffer: lend it.
+  if (c.writableLength > 0) readBuffers.lend(s);
+  else if (s.lent !== null) readBuffers.giveBack(s);
   return true;
 }
 
@@ -545,7 +548,10 @@ function onServerDrain(this: net.Socket): void {
 }
 
 function onClientDrain(this: net.Socket): void {
-  sessionOf(this)?.server?.resume();
+  const s = sessionOf(this);
+  if (s === undefined) return;
+  if (s.lent !== null && this.writableLength === 0) readBuffers.giveBack(s);
+  s.server?.resume();
 }
 
 function onClientEnd(this: net.Socket): void {
