@@ -1,17 +1,20 @@
-// Read buffers for server connections read with `onread` (HAProxy's buffer pool, in spirit).
+// Read buffers for sockets read with `onread` (HAProxy's buffer pool, in spirit).
 //
-// Every server socket of a proxy mode reads into the same buffer: its bytes are handled
-// synchronously in the read callback, so the next read of any socket may reuse it. The exception
-// is a write to the client that did not complete at once: the client socket keeps a view of the
-// bytes until it flushes. Then the current buffer is lent to that session and another one (from
-// the free list, or new) becomes current. The session gives its lent buffers back once its
-// client socket has nothing pending (checked on the next read and on 'drain'). A buffer lent to
-// a session that ends is dropped, not recycled: a cancelled write may still reference it.
+// A socket read with `onread` keeps the buffer it was given until its next read, so a buffer
+// cannot be shared between sockets: one socket's read would land on bytes another socket's
+// pending write still holds. Each connection therefore owns a buffer, taken from this pool when
+// it connects and given back when it ends. Bytes read are handled synchronously in the read
+// callback; when the write of them to the peer did not complete at once, the peer socket keeps a
+// view of them, so the connection lends its buffer to the session (until that peer socket has
+// flushed, checked on the next read and on 'drain') and reads on into another one from the pool.
+// A buffer lent to a session that ends is dropped, not recycled: a cancelled write may still
+// reference it.
 //
-// Without the pool, each pending write cost a fresh 64 KiB backing store: on 1 MiB bodies that is
-// ~1 GB/s of external memory for V8 to collect, RSS over 200 MiB and major GCs.
+// Without the pool, each new connection and each pending write cost a fresh 64 KiB backing store:
+// at thousands of connections per second, or on 1 MiB bodies, V8 answered the external memory
+// with major GCs, and RSS grew past 200 MiB.
 
-/** What a session keeps: the buffers its pending client writes still reference. */
+/** What a session keeps: the buffers its pending writes still reference. */
 export interface Borrower {
   lent: Buffer[] | null;
 }
@@ -20,27 +23,34 @@ export class ReadBuffers {
   readonly size: number;
   readonly #maxFree: number;
   readonly #free: Buffer[] = [];
-  /** Where the next read of any server socket goes. */
-  current: Buffer;
 
-  constructor(size: number, maxFree = 64) {
+  constructor(size: number, maxFree = 256) {
     this.size = size;
     this.#maxFree = maxFree;
-    this.current = Buffer.allocUnsafeSlow(size);
   }
 
-  /** The current buffer is referenced by a pending write of `b`: lend it, switch to another. */
-  lend(b: Borrower): void {
-    (b.lent ??= []).push(this.current);
-    this.current = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  /** A buffer for a new connection, or for one whose buffer was lent. */
+  acquire(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
 
-  /** `b`'s client socket flushed everything: its lent buffers come back to the free list. */
+  /** A connection ended and nothing references `buf` any more. */
+  release(buf: Buffer): void {
+    if (this.#free.length < this.#maxFree && buf.length === this.size) this.#free.push(buf);
+  }
+
+  /** `buf` is referenced by a pending write of `b`: keep it aside; returns the replacement. */
+  lend(b: Borrower, buf: Buffer): Buffer {
+    (b.lent ??= []).push(buf);
+    return this.acquire();
+  }
+
+  /** `b`'s pending writes completed: its lent buffers come back to the free list. */
   giveBack(b: Borrower): void {
     const lent = b.lent;
     if (lent === null) return;
     b.lent = null;
-    for (const buf of lent) if (this.#free.length < this.#maxFree) this.#free.push(buf);
+    for (const buf of lent) this.release(buf);
   }
 
   /** Buffers on the free list (tests). */

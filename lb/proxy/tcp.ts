@@ -27,16 +27,18 @@ import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServ
 const kSession = Symbol('lb.tcp.session');
 
 /**
- * Server sockets read into the buffers of read-buffers.ts (`onread`) instead of Node's stream
- * path (a 64 KiB backing store and a Buffer per read, Readable.push, emit('data')). Bytes are
- * written to the client synchronously in the callback; a write still pending afterwards keeps a
- * view of the buffer, which is then lent to the session until its client socket has flushed.
+ * Server sockets read into a buffer of their session (`onread`, from the pool of read-buffers.ts)
+ * instead of Node's stream path (a 64 KiB backing store and a Buffer per read, Readable.push,
+ * emit('data')). Bytes are written to the client synchronously in the callback; a write still
+ * pending afterwards keeps a view of the buffer, which is then lent to the session until its
+ * client socket has flushed, and the session reads on into another one.
  */
 const SERVER_READ_SIZE = 64 * 1024;
 const readBuffers = new ReadBuffers(SERVER_READ_SIZE);
-/** Node asks for the buffer of the next read right after each read callback. */
+/** The buffer for the next read of the socket just handled (Node calls the generator after the callback). */
+let nextReadBuffer: Buffer = Buffer.alloc(0);
 function readBufferGenerator(): Buffer {
-  return readBuffers.current;
+  return nextReadBuffer;
 }
 type Tagged = net.Socket & { [kSession]?: TcpSession | undefined };
 
@@ -78,7 +80,9 @@ class TcpSession implements QueueWaiter, ConnInfo, Borrower {
   inspectLen = 0;
   hello: ClientHello | undefined = undefined;
   /** Where the server socket reads (see SERVER_READ_SIZE); replaced when a write still holds it. */
-  /** Read buffers still referenced by pending client writes (read-buffers.ts). */
+  /** Where the server socket reads (read-buffers.ts); null until it connects. */
+  rbuf: Buffer | null = null;
+  /** Read buffers still referenced by pending client writes. */
   lent: Buffer[] | null = null;
   // ---- log and stats timings (ms, performance.now() based; -1 = the step never happened) ----
   readonly tAccept = performance.now();
@@ -250,6 +254,7 @@ class TcpSession implements QueueWaiter, ConnInfo, Borrower {
     if (this.tConnStart < 0) this.tConnStart = performance.now();
     let s: Tagged;
     if (srv.tls === undefined) {
+      nextReadBuffer = this.rbuf ??= readBuffers.acquire();
       s = net.connect({
         host: srv.host,
         port: srv.port,
@@ -377,8 +382,12 @@ class TcpSession implements QueueWaiter, ConnInfo, Borrower {
   finish(): void {
     if (this.client[kSession] === undefined) return;
     this.client[kSession] = undefined;
-    // Lent read buffers may still be referenced by cancelled writes: leave them to the GC.
+    // Lent read buffers may still be referenced by cancelled writes: leave them to the GC. The
+    // session's own buffer is free once the client socket holds nothing more.
     this.lent = null;
+    const rbuf = this.rbuf;
+    this.rbuf = null;
+    if (rbuf !== null && this.client.destroyed && this.client.writableLength === 0 && (this.server === null || this.server.destroyed)) readBuffers.release(rbuf);
     this.releaseServer();
     const be = this.be;
     if (be !== undefined) be.counters.sessCur--;
@@ -526,9 +535,10 @@ function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
   s.countOut(n);
   const c = s.client;
   if (!c.write(n === buf.length ? buf : buf.subarray(0, n))) this.pause();
-  // A write that did not complete synchronously keeps a view of the buffer: lend it.
-  if (c.writableLength > 0) readBuffers.lend(s);
+  // A write that did not complete synchronously keeps a view of rbuf: lend it, read on into another.
+  if (c.writableLength > 0) s.rbuf = readBuffers.lend(s, s.rbuf!);
   else if (s.lent !== null) readBuffers.giveBack(s);
+  nextReadBuffer = s.rbuf!;
   return true;
 }
 

@@ -1,31 +1,33 @@
 import test from 'ava';
 import { ReadBuffers, type Borrower } from '../../lb/proxy/read-buffers.ts';
 
-test('lend: the current buffer goes to the borrower and a different one becomes current', (t) => {
-  const rb = new ReadBuffers(1024);
-  const first = rb.current;
-  const b: Borrower = { lent: null };
-  rb.lend(b);
-  t.not(rb.current, first);
-  t.deepEqual(b.lent, [first]);
-  const second = rb.current;
-  rb.lend(b);
-  t.deepEqual(b.lent, [first, second]);
-  t.is(rb.current.length, 1024);
+test('acquire reuses released buffers before allocating; the free list is bounded', (t) => {
+  const rb = new ReadBuffers(64, 1);
+  const a = rb.acquire();
+  const b = rb.acquire();
+  t.not(a, b);
+  t.is(a.length, 64);
+  rb.release(a);
+  rb.release(b);
+  t.is(rb.freeCount, 1, 'only maxFree buffers are kept');
+  t.is(rb.acquire(), a);
+  rb.release(Buffer.alloc(32));
+  t.is(rb.freeCount, 0, 'a buffer of another size is not pooled');
 });
 
-test('giveBack: lent buffers are reused before any new allocation, the free list is bounded', (t) => {
-  const rb = new ReadBuffers(64, 1);
+test('lend keeps the held buffer aside and hands a different one; giveBack recycles them', (t) => {
+  const rb = new ReadBuffers(1024);
   const b: Borrower = { lent: null };
-  const first = rb.current;
-  rb.lend(b);
-  rb.lend(b);
+  const first = rb.acquire();
+  const second = rb.lend(b, first);
+  t.not(second, first);
+  const third = rb.lend(b, second);
+  t.deepEqual(b.lent, [first, second]);
+  t.not(third, first);
   rb.giveBack(b);
   t.is(b.lent, null);
-  t.is(rb.freeCount, 1, 'only maxFree buffers are kept');
-  const c: Borrower = { lent: null };
-  rb.lend(c);
-  t.is(rb.current, first, 'the recycled buffer becomes current');
+  t.is(rb.freeCount, 2);
+  t.is(rb.acquire(), second);
   rb.giveBack({ lent: null });
-  t.is(rb.freeCount, 0);
+  t.is(rb.freeCount, 1);
 });

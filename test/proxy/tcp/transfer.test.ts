@@ -1,6 +1,6 @@
 // Large transfers both ways and backpressure: a slow reader must make the proxy stop reading
 // from the fast side instead of buffering (its read counter stays bounded).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import test from 'ava';
 import { echoServer, stalledServer } from '../../helpers/backends.ts';
 import { connect, sleep, startProxy, until } from './harness.ts';
@@ -21,7 +21,7 @@ async function settled(read: () => number): Promise<number> {
   return -1;
 }
 
-test('64 MiB through an echo backend, both directions at once, byte-exact', async (t) => {
+test('64 MiB through an echo backend, four sessions at once, both directions, byte-exact', async (t) => {
   t.timeout(60_000);
   const echo = await echoServer();
   const proxy = await startProxy({ ports: [echo.port] });
@@ -29,31 +29,38 @@ test('64 MiB through an echo backend, both directions at once, byte-exact', asyn
     await proxy.stop();
     await echo.close();
   });
-  const c = await connect(proxy.port);
-  const total = 64 * MiB;
-  const chunk = Buffer.alloc(MiB);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
-  const sent = createHash('sha256');
-  const recv = createHash('sha256');
-  let got = 0;
-  const done = new Promise<void>((resolve) => {
-    c.on('data', (d: Buffer) => {
-      recv.update(d);
-      got += d.length;
-    });
-    c.on('end', () => resolve());
-  });
+  const sessions = 4;
+  const perSession = 16 * MiB;
+  const total = sessions * perSession;
   const t0 = performance.now();
-  for (let i = 0; i < total / MiB; i++) {
-    chunk[0] = i & 0xff;
-    sent.update(chunk);
-    if (!c.write(Buffer.from(chunk))) await new Promise((r) => c.once('drain', r));
+  const one = async (): Promise<{ got: number; same: boolean }> => {
+    const c = await connect(proxy.port);
+    const sent = createHash('sha256');
+    const recv = createHash('sha256');
+    let got = 0;
+    const done = new Promise<void>((resolve) => {
+      c.on('data', (d: Buffer) => {
+        recv.update(d);
+        got += d.length;
+      });
+      c.on('end', () => resolve());
+    });
+    for (let i = 0; i < perSession / MiB; i++) {
+      // Random bytes: a read buffer reused while a write still holds it cannot go unnoticed.
+      const chunk = randomBytes(MiB);
+      sent.update(chunk);
+      if (!c.write(chunk)) await new Promise((r) => c.once('drain', r));
+    }
+    c.end();
+    await done;
+    return { got, same: recv.digest('hex') === sent.digest('hex') };
+  };
+  const results = await Promise.all(Array.from({ length: sessions }, one));
+  for (const r of results) {
+    t.is(r.got, perSession);
+    t.true(r.same, 'bytes echoed back differ from the bytes sent');
   }
-  c.end();
-  await done;
-  t.is(got, total);
-  t.is(recv.digest('hex'), sent.digest('hex'));
-  t.log(`64 MiB echoed in ${(performance.now() - t0).toFixed(0)} ms`);
+  t.log(`${total / MiB} MiB echoed in ${(performance.now() - t0).toFixed(0)} ms`);
   t.true(await until(() => proxy.be.counters.bytesIn === total && proxy.be.counters.bytesOut === total));
 });
 
