@@ -11,6 +11,7 @@
 //                                    (the lb runner, used internally)
 //   LB_NODE_FLAGS="--max-semi-space-size=2" node test/bench/proxy-bench.ts ...   (V8 flags for lb)
 //   LB_CPU_PROF=DIR: the lb runner writes a --cpu-prof profile into DIR when it stops.
+//   LB_BENCH_MEM=1: the lb runner prints its memory use (V8 heap, external, array buffers) every 2 s.
 //
 // HTTP load comes from Debian's `wrk` when installed (one thread, pinned to the load core; set
 // LB_BENCH_WRK=0 for the Node generator): the Node generator costs more CPU per request than the
@@ -137,6 +138,14 @@ async function serveL4(port: number, backendPorts: number[], httpPort: number, h
     onConnection: (s, l) => (l.frontend.mode === 'http' ? handleHttpConnection(s, l.frontend) : handleTcpConnection(s, l.frontend)),
   });
   await group.start();
+  if (process.env.LB_BENCH_MEM === '1') {
+    // Where the RSS goes (V8 heap, external/array buffers, the rest): one line every 2 s.
+    const mib = (n: number): string => (n / 1048576).toFixed(1);
+    setInterval(() => {
+      const m = process.memoryUsage();
+      process.stderr.write(`[mem] rss ${mib(m.rss)} heapTotal ${mib(m.heapTotal)} heapUsed ${mib(m.heapUsed)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)}\n`);
+    }, 2000).unref();
+  }
   process.stdout.write('ready\n');
   process.on('SIGTERM', () => {
     void group.stop().then(() => process.exit(0));
@@ -609,9 +618,12 @@ export async function benchL4(opts: BenchOptions = {}): Promise<BenchResult> {
   const running: Running[] = [];
   const results: RoundResult[] = [];
   try {
-    running.push(await startHaproxy(dir, backends.ports, httpBackends.ports, proxyCore));
-    running.push(await startLb(backends.ports, httpBackends.ports, proxyCore));
     for (const mode of modes) {
+      // Fresh proxies per mode: RSS under one load is not inflated by the peak of another (freed
+      // memory often stays with the process).
+      for (const p of running.splice(0)) await p.stop();
+      running.push(await startHaproxy(dir, backends.ports, httpBackends.ports, proxyCore));
+      running.push(await startLb(backends.ports, httpBackends.ports, proxyCore));
       for (const p of running) {
         if (mode.kind === 'http') await runHttpLoad(p.httpPort, mode, warmup);
         else await runL4Load(p.port, mode, warmup);
