@@ -118,3 +118,14 @@ test('http-check send builds the same request as the legacy form', (t) => {
   const p = r.proxies.get('backend:b');
   t.is(httpCheckRequest(p?.httpchk, p?.httpCheck[0]), 'GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
 });
+
+test('option httpslog is accepted; the log format options replace each other, the last one wins', (t) => {
+  const r = parse(lines('defaults', 'mode http', 'option httplog', 'frontend a', 'bind :80', 'option httpslog', 'frontend b', 'bind :81', 'option tcplog', 'frontend c', 'bind :82'));
+  t.false(r.alerts, r.diags.join('\n'));
+  const a = r.proxies.get('frontend:a')?.options;
+  t.is(a?.['httpslog'], true);
+  t.is(a?.['httplog'], undefined);
+  t.is(r.proxies.get('frontend:b')?.options['tcplog'], true);
+  t.is(r.proxies.get('frontend:b')?.options['httplog'], undefined);
+  t.is(r.proxies.get('frontend:c')?.options['httplog'], true);
+});

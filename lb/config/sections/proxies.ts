@@ -149,6 +149,7 @@ function condIndex(args: readonly string[], from: number): number {
 /** Options without arguments: `option X` / `no option X`. */
 const SIMPLE_OPTIONS: readonly [string, readonly SectionKind[]][] = [
   ['httplog', FE],
+  ['httpslog', FE],
   ['tcplog', FE],
   ['dontlognull', FE],
   ['dontlog-normal', FE],
@@ -177,6 +178,8 @@ const SIMPLE_OPTIONS: readonly [string, readonly SectionKind[]][] = [
   ['contstats', FE],
 ];
 
+const LOG_FORMAT_OPTIONS: readonly string[] = ['httplog', 'httpslog', 'tcplog'];
+
 function simpleOption(name: string, sections: readonly SectionKind[]): Def {
   return {
     name: `option ${name}`,
@@ -187,6 +190,8 @@ function simpleOption(name: string, sections: readonly SectionKind[]): Def {
         alert(ctx, `'option ${name}' does not expect any argument.`);
         return;
       }
+      // The log format options replace each other: the last one of the proxy wins, as in HAProxy.
+      if (LOG_FORMAT_OPTIONS.includes(name)) for (const o of [...LOG_FORMAT_OPTIONS, 'httplog-clf']) delete ctx.proxy.options[o];
       ctx.proxy.options[name] = true;
       if (name === 'httplog' && args[2] === 'clf') ctx.proxy.options['httplog-clf'] = true;
     },
