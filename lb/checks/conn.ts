@@ -11,6 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { CheckResult, CheckStatus } from './status.ts';
 import { checkDeadlineQueue, type DeadlineLane, type Expirable } from './deadlines.ts';
+import { RawTcp, rawTcpAvailable } from './raw-tcp.ts';
 import { checkResult, errnoText } from './status.ts';
 
 /** HAProxy's default tune.bufsize: a check response larger than this is judged on its start. */
@@ -86,13 +87,31 @@ export interface ProbeHandler {
 }
 
 /**
- * Every plain check socket reads into this one buffer (net.connect's `onread`): no Buffer is
- * allocated per read, and the stream machinery is bypassed. Safe because each read is handed to
- * its handler synchronously, before the next read can overwrite it.
+ * Every plain check connection reads into this one buffer (the raw handle's user buffer, or
+ * net.connect's `onread`): no Buffer is allocated per read, and the stream machinery is bypassed.
+ * Safe because each read is handed to its handler synchronously, before the next read can
+ * overwrite it.
  */
 const SHARED_READ = Buffer.allocUnsafe(CHECK_BUFSIZE);
 const PROBE: unique symbol = Symbol('check probe');
 type Tagged = net.Socket & { [PROBE]?: Probe };
+
+/**
+ * Plain checks to an IP literal run on Node's TCP handle (raw-tcp.ts: an HTTP check costs about a
+ * third less CPU than on a net.Socket, bench-checks.ts `http` vs `httpnet`). Host names, TLS, and
+ * a Node without the handle API use net.Socket.
+ */
+let useRaw = rawTcpAvailable;
+
+/**
+ * Turns the raw TCP path on or off for the checks started from now on (tests and benchmarks run
+ * both paths). Returns whether it was on. It cannot be turned on where the handle API is missing.
+ */
+export function setRawTcpChecks(on: boolean): boolean {
+  const was = useRaw;
+  useRaw = on && rawTcpAvailable;
+  return was;
+}
 
 /**
  * One check connection: connect (optionally TLS) within the deadlines, deliver data to the
@@ -105,6 +124,8 @@ export class Probe implements Expirable {
   readonly #afterConnect: number | undefined;
   readonly #tls: boolean;
   #sock: Tagged | undefined;
+  /** The raw handle wrapper, when this probe uses it (then #sock stays undefined). */
+  #raw: RawTcp | undefined;
   #closed = false;
   #stopped = false;
   /** 'l4' until TCP is up, 'l6' during the TLS handshake, then 'data'. */
@@ -135,6 +156,7 @@ export class Probe implements Expirable {
       p.#closed = true;
       checkDeadlineQueue.clear(p);
       p.#sock?.destroy();
+      p.#raw?.close();
       throw err;
     }
     return p;
@@ -143,8 +165,14 @@ export class Probe implements Expirable {
   #connect(ep: CheckEndpoint): void {
     let sock: Tagged;
     if (ep.tls === undefined) {
-      // A numeric host connects without a lookup (node:net checks isIP first); a host name is
-      // looked up on every check (HAProxy resolves it once at start-up).
+      // An IP literal goes to the raw handle (which reports to the socket* methods below, as the
+      // net.Socket listeners do). A host name falls through and is looked up by node:net on
+      // every check (the config keeps server names as written; HAProxy resolves them once at
+      // start-up), as does everything when the handle API is missing.
+      if (useRaw) {
+        this.#raw = RawTcp.connect(this, ep.host, ep.port, SHARED_READ);
+        if (this.#raw !== undefined) return;
+      }
       // allowHalfOpen: the peer's FIN must not make Node shut our side down (a FIN and a
       // shutdown syscall per check, and libuv refuses to reset a socket that is shutting down).
       sock = new net.Socket({ allowHalfOpen: true, onread: { buffer: SHARED_READ, callback: onSharedRead } });
@@ -257,14 +285,26 @@ export class Probe implements Expirable {
   }
 
   write(data: Buffer): void {
+    const r = this.#raw;
+    if (r !== undefined) {
+      r.write(data);
+      return;
+    }
     const s = this.#sock;
     if (s !== undefined && !s.destroyed) s.write(data);
   }
 
   /** Resumes reading after onData returned false. */
   resume(): void {
+    const r = this.#raw;
+    if (r !== undefined) {
+      r.resume();
+      return;
+    }
     const s = this.#sock;
-    if (s !== undefined && !s.destroyed && s.isPaused()) s.resume();
+    // Not only when isPaused(): an `onread` callback returning false stops the handle without
+    // marking the stream paused, and net.Socket's resume() is what restarts that handle.
+    if (s !== undefined && !s.destroyed) s.resume();
   }
 
   /**
@@ -278,6 +318,11 @@ export class Probe implements Expirable {
     if (this.#closed) return;
     this.#closed = true;
     checkDeadlineQueue.clear(this);
+    const r = this.#raw;
+    if (r !== undefined) {
+      r.close();
+      return;
+    }
     const s = this.#sock;
     if (s === undefined) return;
     // Node leaks the handle when asked to reset a socket whose write side is shutting down.

@@ -2,30 +2,35 @@
 // CHILD process. Reports this process's CPU, user and system separately, as a percentage of one
 // core, for three workloads, each in a fresh process, interleaved over several rounds (medians):
 //   http  — `option httpchk GET /health`: connect, send, read the status, reset;
+//   httpnet — the same http checks with the raw TCP path turned off (net.Socket, as host names
+//           and other Node versions run): the gain of raw-tcp.ts under the same load;
 //   tcp   — plain `check`: connect, reset;
-//   floor — the cheapest loop Node can do for the same traffic, without any check logic: one
-//           net.Socket per request at the same even pace (connect, write, first read, reset).
-// The floor is what node:net itself costs here; the checks cannot go below it. Budget (issue 3):
-// under 10% of a core for http. The load average is printed next to each figure: the machine
+//   floor — the cheapest net.Socket loop for the same traffic, without any check logic: one
+//           net.Socket per request at the same even pace (connect, write, first read, reset);
+//   rawfloor — the same loop on Node's TCP handle (process.binding('tcp_wrap'), what node:net is
+//           built on and what the checks use for IP literals, lb/checks/raw-tcp.ts).
+// The rawfloor is what the kernel and libuv cost here; the checks cannot go below it. Budget
+// (issue 3): under 10% of a core for http. The load average is printed next to each figure: the machine
 // may be shared, and CPU time per operation grows with contention.
 // Run: node_modules/.bin/node test/checks/bench-checks.ts [rounds] [seconds]
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { loadavg } from 'node:os';
+import { setRawTcpChecks } from '../../lb/checks/conn.ts';
 import { BackendHealth, CheckScheduler } from '../../lb/checks/index.ts';
 
 const SERVERS = 1000;
 const INTER = 1000;
 const BATCH_MS = 6;
 
-type Mode = 'http' | 'tcp' | 'floor';
-const MODES: readonly Mode[] = ['http', 'tcp', 'floor'];
+type Mode = 'http' | 'httpnet' | 'tcp' | 'floor' | 'rawfloor';
+const MODES: readonly Mode[] = ['http', 'httpnet', 'tcp', 'floor', 'rawfloor'];
 
 export interface BenchChecksResult {
   mode: Mode;
   checksPerSecond: number;
-  /** Servers whose last check did not pass (should be 0); 0 for the floor. */
+  /** Servers whose last check did not pass (should be 0); 0 for the floors. */
   failed: number;
   userPercent: number;
   systemPercent: number;
@@ -86,16 +91,100 @@ function startFloor(port: number): { completed: () => number; stop: () => void }
   };
 }
 
+/** Calls `launch` SERVERS times per INTER, evenly paced on one timer (see startFloor). */
+function pace(launch: () => void): { stop: () => void } {
+  let launched = 0;
+  let running = true;
+  const t0 = performance.now();
+  const tick = (): void => {
+    if (!running) return;
+    const due = Math.floor(((performance.now() + BATCH_MS - t0) * SERVERS) / INTER);
+    while (launched < due) {
+      launched++;
+      launch();
+    }
+    setTimeout(tick, Math.max(1, Math.ceil(t0 + ((launched + 1) * INTER) / SERVERS - performance.now())));
+  };
+  tick();
+  return {
+    stop: () => {
+      running = false;
+    },
+  };
+}
+
+// The handle API, typed as narrowly as the rawfloor uses it (lb/checks/raw-tcp.ts has the
+// checks' version, with the feature detection).
+interface RawHandle {
+  connect(req: { oncomplete: (status: number, h: RawHandle) => void }, ip: string, port: number): number;
+  useUserBuffer(buf: Uint8Array): void;
+  readStart(): number;
+  writeBuffer(req: { oncomplete: (status: number) => void }, data: Uint8Array): number;
+  reset(): number;
+  close(): void;
+  onread: (this: RawHandle) => void;
+}
+interface RawBindings {
+  tcp: { TCP: new (type: number) => RawHandle; TCPConnectWrap: new () => { oncomplete: (status: number, h: RawHandle) => void }; constants: { SOCKET: number } };
+  stream: { WriteWrap: new () => { oncomplete: (status: number) => void }; streamBaseState: Int32Array; kReadBytesOrError: number };
+}
+function isRawBindings(v: { tcp: unknown; stream: unknown }): v is RawBindings {
+  const { tcp, stream } = v;
+  return (
+    typeof tcp === 'object' && tcp !== null && 'TCP' in tcp && typeof tcp.TCP === 'function' && 'TCPConnectWrap' in tcp &&
+    typeof stream === 'object' && stream !== null && 'WriteWrap' in stream && 'streamBaseState' in stream && stream.streamBaseState instanceof Int32Array
+  );
+}
+
+/** The rawfloor: the floor's loop on bare TCP handles, reset after the first read. */
+function startRawFloor(port: number): { completed: () => number; stop: () => void } {
+  const binding: unknown = Reflect.get(process, 'binding');
+  if (typeof binding !== 'function') throw new Error('process.binding is not available: no rawfloor on this Node');
+  const b = { tcp: Reflect.apply(binding, process, ['tcp_wrap']) as unknown, stream: Reflect.apply(binding, process, ['stream_wrap']) as unknown };
+  if (!isRawBindings(b)) throw new Error('tcp_wrap/stream_wrap bindings have an unexpected shape');
+  const { TCP, TCPConnectWrap, constants } = b.tcp;
+  const { WriteWrap, streamBaseState, kReadBytesOrError } = b.stream;
+  const req = Buffer.from('GET /health HTTP/1.0\r\n\r\n');
+  const buf = Buffer.allocUnsafe(16384);
+  let done = 0;
+  const onWritten = (): void => {};
+  function onread(this: RawHandle): void {
+    const n = streamBaseState[kReadBytesOrError] ?? 0;
+    if (n > 0) done++;
+    if (this.reset() < 0) this.close();
+  }
+  const onConnect = (status: number, h: RawHandle): void => {
+    if (status < 0) {
+      h.close();
+      return;
+    }
+    h.useUserBuffer(buf);
+    h.onread = onread;
+    h.readStart();
+    const w = new WriteWrap();
+    w.oncomplete = onWritten;
+    h.writeBuffer(w, req);
+  };
+  const p = pace(() => {
+    const h = new TCP(constants.SOCKET);
+    const c = new TCPConnectWrap();
+    c.oncomplete = onConnect;
+    if (h.connect(c, '127.0.0.1', port) < 0) h.close();
+  });
+  return { completed: () => done, stop: p.stop };
+}
+
 /** One measurement in this process. */
 export async function benchOne(mode: Mode, port: number, seconds: number): Promise<BenchChecksResult> {
   let completed: () => number;
   let stop: () => Promise<void>;
   let failed = (): number => 0;
-  if (mode === 'floor') {
-    const f = startFloor(port);
+  if (mode === 'floor' || mode === 'rawfloor') {
+    const f = mode === 'floor' ? startFloor(port) : startRawFloor(port);
     completed = f.completed;
     stop = async () => f.stop();
   } else {
+    if (mode === 'httpnet') setRawTcpChecks(false);
     const be = new BackendHealth({ name: 'bench' });
     const sched = new CheckScheduler();
     for (let i = 0; i < SERVERS; i++) {
@@ -146,7 +235,8 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const [a0, a1, a2, a3] = process.argv.slice(2);
   if (a0 === '--one') {
-    const r = await benchOne(a1 === 'tcp' || a1 === 'floor' ? a1 : 'http', Number(a2), Number(a3));
+    const mode = MODES.find((m) => m === a1) ?? 'http';
+    const r = await benchOne(mode, Number(a2), Number(a3));
     console.log(JSON.stringify(r));
     process.exit(0);
   }
@@ -163,7 +253,7 @@ async function main(): Promise<void> {
         // oxlint-disable-next-line typescript/no-unsafe-type-assertion -- our own child's JSON line
         const res = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as BenchChecksResult;
         all.get(m)?.push(res);
-        console.log(`round ${r + 1} ${m.padEnd(5)} ${res.checksPerSecond}/s  user ${res.userPercent}%  sys ${res.systemPercent}%  total ${res.cpuPercent}%  failed ${res.failed}  load ${res.load1}`);
+        console.log(`round ${r + 1} ${m.padEnd(8)} ${res.checksPerSecond}/s  user ${res.userPercent}%  sys ${res.systemPercent}%  total ${res.cpuPercent}%  failed ${res.failed}  load ${res.load1}`);
       }
     }
     console.log(`\nmedians over ${rounds} rounds of ${seconds}s, ${SERVERS} servers at inter ${INTER}ms (% of one core):`);
@@ -173,7 +263,7 @@ async function main(): Promise<void> {
       const t = median(rs.map((x) => x.cpuPercent));
       const rate = median(rs.map((x) => x.checksPerSecond));
       const perCheck = rate > 0 ? Math.round(((t / 100) * 1e6) / rate) : 0;
-      console.log(`${m.padEnd(5)} user ${u}%  sys ${s}%  total ${t}%  (${rate}/s, ${perCheck} µs CPU each)  load ${median(rs.map((x) => x.load1))}`);
+      console.log(`${m.padEnd(8)} user ${u}%  sys ${s}%  total ${t}%  (${rate}/s, ${perCheck} µs CPU each)  load ${median(rs.map((x) => x.load1))}`);
     }
   } finally {
     child.stdin?.end();
