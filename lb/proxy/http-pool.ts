@@ -13,11 +13,17 @@
 //   handlers through remove(); take() also skips anything already destroyed or half-closed, so a
 //   request never goes to a connection known to be closing. The remaining race (the server closes
 //   just as we write) is handled by the session: one retry on a fresh connection.
-import type net from 'node:net';
+// - A connection the pool gives up (full, purged, found half-closed) is closed with closeIdle(): a
+//   reset, as haproxy 2.6 does, so no TIME_WAIT stays behind; stop and reload close with a FIN.
 
-/** What the pool needs of a connection: its socket and two links. */
+/** What the pool needs of a connection: whether it can carry a request, a way to close it, links. */
 export interface Poolable<T extends Poolable<T>> {
-  readonly sock: net.Socket;
+  /** Open both ways: not destroyed, no FIN from the server, not ended by us. */
+  usable(): boolean;
+  /** Closes an idle connection the pool gives up (it may call remove(): a no-op once unlinked). */
+  closeIdle(): void;
+  /** Closes the connection gracefully (stop, reload). */
+  destroy(): void;
   poolPrev: T | null;
   poolNext: T | null;
   /** The pool holding it, or null. */
@@ -45,7 +51,7 @@ export class IdlePool<T extends Poolable<T>> {
 
   /** Adds an idle connection; false when the pool is full (the caller closes it). */
   put(c: T, now: number): boolean {
-    if (this.#size >= this.maxConn || c.sock.destroyed) return false;
+    if (this.#size >= this.maxConn || !c.usable()) return false;
     c.pool = this;
     c.idleSince = now;
     c.poolPrev = null;
@@ -67,9 +73,8 @@ export class IdlePool<T extends Poolable<T>> {
       const c = this.#top;
       if (c === null) return undefined;
       this.remove(c);
-      const s = c.sock;
-      if (!s.destroyed && !s.readableEnded && s.writable) return c;
-      s.destroy();
+      if (c.usable()) return c;
+      c.closeIdle();
     }
   }
 
@@ -96,13 +101,13 @@ export class IdlePool<T extends Poolable<T>> {
       const c = this.#bottom;
       if (c === null || now - c.idleSince < this.purgeDelay) return;
       this.remove(c);
-      c.sock.destroy();
+      c.closeIdle();
     }
   }
 
-  /** Closes every idle connection (stop, reload, server removed). */
+  /** Closes every idle connection (stop, reload, server removed): with FIN, as haproxy 2.6 on stop. */
   closeAll(): void {
-    for (let c = this.take(); c !== undefined; c = this.take()) c.sock.destroy();
+    for (let c = this.take(); c !== undefined; c = this.take()) c.destroy();
   }
 }
 

@@ -8,9 +8,11 @@
 //   end of response ─► server connection kept (then pooled) if reusable ─► next request
 //
 // Hot-path rules (DESIGN.md "The hot path", issue 5): no node:http, no per-request closures,
-// promises, listeners or streams. Every socket event goes to a module-level handler that finds its
-// session through a symbol on the socket; the session object is also the rules' transaction view;
-// parsers, body trackers and timers are created once per connection and reused for every request.
+// promises, listeners or streams. Server connections to an IP literal run on Node's TCP handle
+// (lb/net/raw-tcp.ts: a net.Socket per new server connection cost ~40 µs of CPU). Every socket
+// event goes to a module-level handler that finds its session through a symbol on the socket (or
+// the RawTcp's owner); the session object is also the rules' transaction view; parsers, body
+// trackers and timers are created once per connection and reused for every request.
 // In the common case (head unchanged, head and body in one chunk) a message crosses the proxy as
 // ONE write of a view of the chunk it arrived in.
 //
@@ -32,6 +34,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createLogRecord } from '../log/record.ts';
 import { LOG_INFO } from '../log/targets.ts';
+import { RawTcp, rawTcpAvailable, type RawTcpEvents } from '../net/raw-tcp.ts';
 import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
@@ -154,26 +157,55 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
 }
 
 /**
- * Server sockets read into one buffer shared by every server connection (`onread`) instead of
- * Node's stream path, which allocates a 64 KiB backing store and a Buffer per read and runs
- * Readable.push/emit('data'). The bytes are processed synchronously in the callback, so the next
- * read of any connection may reuse the buffer; only when a write of them to the client did not
- * complete at once (the client socket still holds a view of them) is the shared buffer replaced
- * by a fresh one. A buffer per connection cost 64 KiB of external memory per new connection,
- * and at thousands of connections a second V8 answered that with major GCs.
+ * Read buffers of server connections (on RawTcp, lb/net/raw-tcp.ts). Bytes are processed
+ * synchronously in the read callback, so a buffer may take the next read as soon as it returns,
+ * except while a write of its bytes to a client is pending (the client socket keeps a view).
+ * And a connection's buffer can only change cheaply at its own reads. Hence:
+ * - A connection that waits for response bytes (request sent, or tunnel) reads into a buffer of
+ *   its own, taken from a free list (a new connection gets it at connect).
+ * - An idle connection (pooled, or kept by a session between requests) reads into `landing`,
+ *   shared by all of them: what arrives there is a FIN, garbage (the connection is dropped), or
+ *   the first bytes of a response after the connection was taken again, which are copied out to a
+ *   buffer of its own before anything is forwarded. So `landing` is never held by a client write.
+ * - After a read, a buffer whose bytes a client write still holds is lent to that session (given
+ *   back to the free list once its client flushed, dropped if it ends first) and the connection
+ *   reads into another one from then on.
+ * One buffer shared by all connections and replaced when held is not enough: connections that did
+ * not read since still point to the held buffer, and their next read overwrote bytes a slow client
+ * had not received yet with another response (test/proxy/http/read-buffers.test.ts). No buffer per
+ * connection life either: 64 KiB of external memory per new connection drove major GCs.
  */
 export const SERVER_READ_SIZE = 64 * 1024;
 /** Body bytes copied behind a rewritten response head to leave in the same write. */
 const INLINE_BODY_MAX = 8192;
-let serverRead: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-/** Node asks for the buffer of the next read right after each read callback. */
-function readBufferGenerator(): Buffer {
-  return serverRead;
+const READ_FREE_MAX = 64;
+const readFree: Buffer[] = [];
+const landing: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+
+function takeReadBuffer(): Buffer {
+  return readFree.pop() ?? Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
 }
 
-/** One connection to a server; outlives sessions while it sits in the idle pool. */
+function putReadBuffer(b: Buffer): void {
+  if (readFree.length < READ_FREE_MAX) readFree.push(b);
+}
+
+/** The session's client flushed: the buffers its writes held go back to the free list. */
+function giveBackLent(s: HttpSession): void {
+  const lent = s.lent;
+  if (lent === null) return;
+  s.lent = null;
+  for (const b of lent) putReadBuffer(b);
+}
+
+/**
+ * One connection to a server; outlives sessions while it sits in the idle pool. Plain TCP to an
+ * IP literal runs on RawTcp; `server ... ssl`, a host name, or a Node without the bindings on a
+ * net.Socket (tls.connect / net.connect) with the same handlers behind.
+ */
 class ServerConn implements Poolable<ServerConn> {
-  readonly sock: ServerSock;
+  readonly raw: RawTcp<ServerConn> | null;
+  readonly sock: ServerSock | null;
   readonly srv: RuntimeServer;
   readonly be: Backend;
   readonly resp: ResponseHead;
@@ -181,6 +213,8 @@ class ServerConn implements Poolable<ServerConn> {
   connecting = true;
   /** Responses completed on this connection. */
   uses = 0;
+  /** The raw connection's own read buffer; null while it reads into `landing` (idle). */
+  rbuf: Buffer | null = null;
   poolPrev: ServerConn | null = null;
   poolNext: ServerConn | null = null;
   pool: IdlePool<ServerConn> | null = null;
@@ -191,25 +225,33 @@ class ServerConn implements Poolable<ServerConn> {
     this.be = be;
     this.session = session;
     this.resp = freeResponses.pop() ?? new ResponseHead();
+    let raw: RawTcp<ServerConn> | undefined;
+    if (srv.tls === undefined && rawTcpAvailable) {
+      const buf = takeReadBuffer();
+      raw = RawTcp.connect(serverEvents, this, srv.host, srv.port, buf, true);
+      if (raw === undefined) putReadBuffer(buf);
+      else this.rbuf = buf;
+    }
+    if (raw !== undefined) {
+      this.raw = raw;
+      this.sock = null;
+      if (be.timeouts.connect > 0) raw.setTimeout(be.timeouts.connect);
+      return;
+    }
+    this.raw = null;
     let s: ServerSock;
     if (srv.tls === undefined) {
-      s = net.connect({
-        host: srv.host,
-        port: srv.port,
-        allowHalfOpen: true,
-        noDelay: true,
-        onread: { buffer: readBufferGenerator, callback: onServerRead },
-      });
+      s = net.connect({ host: srv.host, port: srv.port, allowHalfOpen: true, noDelay: true });
       s.on('connect', onServerConnect);
     } else {
-      // `server ... ssl`: the stream path; the connection counts as established after the handshake.
+      // `server ... ssl`: the connection counts as established after the handshake.
       s = tls.connect(serverTlsOptions(srv, session.sni, undefined));
       s.setNoDelay(true);
       s.on('secureConnect', onServerConnect);
-      s.on('data', onServerData);
     }
     s[kConn] = this;
     this.sock = s;
+    s.on('data', onServerData);
     s.on('error', onServerError);
     s.on('close', onServerClose);
     s.on('timeout', onServerTimeout);
@@ -218,10 +260,106 @@ class ServerConn implements Poolable<ServerConn> {
     if (be.timeouts.connect > 0) s.setTimeout(be.timeouts.connect);
   }
 
+  /** Writes; false when not everything left at once (drain follows). */
+  write(b: Buffer): boolean {
+    const r = this.raw;
+    return r !== null ? r.write(b) : this.sock!.write(b);
+  }
+
+  /** Two writes, in one system call on RawTcp. */
+  write2(a: Buffer, b: Buffer): boolean {
+    const r = this.raw;
+    if (r !== null) return r.writev([a, b]);
+    const s = this.sock!;
+    s.write(a);
+    return s.write(b);
+  }
+
+  pause(): void {
+    const r = this.raw;
+    if (r !== null) r.pause();
+    else this.sock!.pause();
+  }
+
+  resume(): void {
+    const r = this.raw;
+    if (r !== null) r.resume();
+    else this.sock!.resume();
+  }
+
+  get paused(): boolean {
+    const r = this.raw;
+    return r !== null ? r.paused : this.sock!.isPaused();
+  }
+
+  get destroyed(): boolean {
+    const r = this.raw;
+    return r !== null ? r.destroyed : this.sock!.destroyed;
+  }
+
+  /** The server sent FIN. */
+  get readEnded(): boolean {
+    const r = this.raw;
+    return r !== null ? r.readEnded : this.sock!.readableEnded;
+  }
+
+  /** FIN both ways, ours flushed: a clean close (tunnels). */
+  get closedCleanly(): boolean {
+    const r = this.raw;
+    if (r !== null) return r.readEnded && r.writeFinished;
+    const s = this.sock!;
+    return s.readableEnded && s.writableFinished;
+  }
+
+  usable(): boolean {
+    const r = this.raw;
+    if (r !== null) return !r.destroyed && !r.readEnded && !r.writeEnded;
+    const s = this.sock!;
+    return !s.destroyed && !s.readableEnded && s.writable;
+  }
+
+  /** Half-close towards the server (FIN after pending writes). */
+  end(): void {
+    const r = this.raw;
+    if (r !== null) r.end();
+    else this.sock!.end();
+  }
+
+  setTimeout(ms: number): void {
+    const r = this.raw;
+    if (r !== null) r.setTimeout(ms);
+    else this.sock!.setTimeout(ms);
+  }
+
+  /** Expecting bytes from the server: a request is on it, or it carries a tunnel. */
+  get active(): boolean {
+    const s = this.session;
+    return s !== null && s.conn === this && (s.rs !== RS_NONE || s.rq === RQ_TUNNEL);
+  }
+
   destroy(): void {
     this.session = null;
     if (this.pool !== null) this.pool.remove(this);
-    if (!this.sock.destroyed) this.sock.destroy();
+    const r = this.raw;
+    if (r !== null) r.destroy();
+    else if (!this.sock!.destroyed) this.sock!.destroy();
+  }
+
+  /**
+   * Closes a connection with no request on it (pool full or purged, http-reuse never): with a
+   * reset, as haproxy 2.6 does, so neither side keeps a TIME_WAIT entry and no FIN handshake
+   * follows. With a new server connection per request, FIN left one TIME_WAIT per request on
+   * our side (tens of thousands, each connect() then searching past them for a free port).
+   */
+  closeIdle(): void {
+    const r = this.raw;
+    if (r === null || r.writePending > 0) {
+      this.destroy();
+      return;
+    }
+    this.session = null;
+    if (this.pool !== null) this.pool.remove(this);
+    r.reset();
   }
 }
 
@@ -294,6 +432,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
   lastSrv: RuntimeServer | undefined = undefined;
   redispatched = false;
   bq = 0;
+  /** Server read buffers that pending writes to the client still reference (see giveBackLent). */
+  lent: Buffer[] | null = null;
 
   constructor(client: net.Socket, fe: Frontend) {
     this.client = client;
@@ -419,7 +559,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       }
       if (rq === RQ_TUNNEL) {
         this.countIn(chunk.length - off);
-        if (!this.conn!.sock.write(off === 0 ? chunk : chunk.subarray(off))) this.client.pause();
+        if (!this.conn!.write(off === 0 ? chunk : chunk.subarray(off))) this.client.pause();
         return;
       }
       if (rq === RQ_CLOSED) return;
@@ -659,7 +799,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
   useServer(srv: RuntimeServer): void {
     const own = this.conn;
     if (own !== null) {
-      if (own.srv === srv && !own.sock.destroyed && !own.sock.readableEnded) {
+      if (own.srv === srv && !own.destroyed && !own.readEnded) {
         if (this.tc < 0) this.tc = 0;
         this.sendRequest();
         return;
@@ -683,11 +823,11 @@ class HttpSession implements HttpTxn, QueueWaiter {
   /** An idle connection this session no longer needs: to the pool, or closed. */
   parkConn(c: ServerConn): void {
     c.session = null;
-    if ((c.be.http?.reuse ?? 'safe') === 'never' || c.sock.destroyed || c.sock.readableEnded) {
-      c.destroy();
+    if ((c.be.http?.reuse ?? 'safe') === 'never' || !c.usable()) {
+      c.closeIdle();
       return;
     }
-    if (!poolOf(c.srv, c.be).put(c, performance.now())) c.destroy();
+    if (!poolOf(c.srv, c.be).put(c, performance.now())) c.closeIdle();
   }
 
   connectNew(srv: RuntimeServer): void {
@@ -701,7 +841,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const t = this.be!.timeouts;
     // timeout server stays on the socket for its whole life: it only fires after that much
     // inactivity, which for an idle connection simply closes it.
-    c.sock.setTimeout(t.server);
+    c.setTimeout(t.server);
     this.as = AS_NONE;
     this.tc = Math.round(performance.now() - this.tConnStart);
     this.sendRequest();
@@ -766,7 +906,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.stash = null;
     this.countIn(head.length);
     if (req.bodyKind === Body.NONE) {
-      c.sock.write(head);
+      c.write(head);
       this.requestDone(stash, 0);
       return;
     }
@@ -774,7 +914,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     else (this.reqChunks ??= new ChunkedDecoder()).reset();
     this.rq = RQ_BODY;
     if (stash === null) {
-      c.sock.write(head);
+      c.write(head);
       this.client.resume();
       return;
     }
@@ -782,10 +922,11 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const n = this.bodyPart(stash, 0);
     if (n < 0) return;
     if (head.buffer === stash.buffer && head.byteOffset + head.length === stash.byteOffset) {
-      c.sock.write(Buffer.from(stash.buffer, head.byteOffset, head.length + n));
+      c.write(Buffer.from(stash.buffer, head.byteOffset, head.length + n));
+    } else if (n > 0) {
+      c.write2(head, n === stash.length ? stash : stash.subarray(0, n));
     } else {
-      c.sock.write(head);
-      if (n > 0) c.sock.write(n === stash.length ? stash : stash.subarray(0, n));
+      c.write(head);
     }
     this.countIn(n);
     this.afterBodyPart(stash, n);
@@ -820,9 +961,9 @@ class HttpSession implements HttpTxn, QueueWaiter {
   forwardRequestBody(chunk: Buffer, off: number): void {
     const n = this.bodyPart(chunk, off);
     if (n < 0) return;
-    const sock = this.conn!.sock;
+    const conn = this.conn!;
     this.countIn(n);
-    if (n > 0 && !sock.write(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n))) this.client.pause();
+    if (n > 0 && !conn.write(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n))) this.client.pause();
     if (this.bodyDone()) this.requestDone(chunk, off + n);
   }
 
@@ -932,7 +1073,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.responseDone(c, rest + n < chunk.length);
       return;
     }
-    if (!ok) c.sock.pause();
+    if (!ok) c.pause();
   }
 
   /**
@@ -996,7 +1137,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.responseDone(c, off + n < chunk.length);
       return;
     }
-    if (!ok) c.sock.pause();
+    if (!ok) c.pause();
   }
 
   /** The response is complete. `extra`: the server sent bytes beyond it (connection unusable). */
@@ -1005,9 +1146,9 @@ class HttpSession implements HttpTxn, QueueWaiter {
     this.rs = RS_NONE;
     this.releaseBackend();
     this.endRequest(this.logStatus);
-    const reusable = !extra && c.resp.keepAlive && this.rq === RQ_DONE && !c.sock.destroyed && !c.sock.readableEnded;
+    const reusable = !extra && c.resp.keepAlive && this.rq === RQ_DONE && c.usable();
     if (!reusable) this.dropConn(c);
-    if (c.sock.isPaused()) c.sock.resume();
+    if (c.paused) c.resume();
     if (!this.clientKeepAlive || this.rq !== RQ_DONE) {
       this.closeClient();
       return;
@@ -1050,15 +1191,15 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const tunnel = this.be!.timeouts.tunnel;
     if (tunnel > 0) {
       this.client.setTimeout(tunnel);
-      c.sock.setTimeout(tunnel);
+      c.setTimeout(tunnel);
     }
     const st = this.stash;
     this.stash = null;
     if (st !== null) {
       this.countIn(st.length);
-      c.sock.write(st);
+      c.write(st);
     }
-    if (this.clientEnded) c.sock.end();
+    if (this.clientEnded) c.end();
     this.client.resume();
   }
 
@@ -1273,6 +1414,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
     }
     processCounters.actconn--;
     this.stash = null;
+    // Dropped, not recycled: a write the client socket cancelled may still reference them.
+    this.lent = null;
     // Recycled only between messages: a parser holding half a head (or an error) is dropped.
     if (freeRequests.length < FREE_MAX && this.req.complete && !this.headStarted) freeRequests.push(this.req);
   }
@@ -1283,8 +1426,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (this.rq === RQ_TUNNEL) {
       // A clean close (FIN both ways) already ended the client through onServerEnd.
       this.conn = null;
-      const sk = c.sock;
-      if (!(sk.readableEnded && sk.writableFinished)) {
+      if (!c.closedCleanly) {
         this.setTerm('SD--');
         this.destroy();
       }
@@ -1459,7 +1601,7 @@ function onClientEnd(this: net.Socket): void {
   const rq = s.rq;
   if (rq === RQ_TUNNEL) {
     const c = s.conn;
-    if (c !== null && !c.sock.destroyed) c.sock.end();
+    if (c !== null && !c.destroyed) c.end();
     else this.destroy();
     return;
   }
@@ -1481,8 +1623,10 @@ function onClientEnd(this: net.Socket): void {
 
 function onClientDrain(this: net.Socket): void {
   const s = sessionOf(this);
-  const c = s?.conn;
-  if (c !== null && c !== undefined && c.sock.isPaused()) c.sock.resume();
+  if (s === undefined) return;
+  if (s.lent !== null && this.writableLength === 0) giveBackLent(s);
+  const c = s.conn;
+  if (c !== null && c.paused) c.resume();
 }
 
 function onClientError(this: net.Socket): void {
@@ -1506,71 +1650,38 @@ function onClientTimeout(this: net.Socket): void {
   s.destroy();
 }
 
-function onServerConnect(this: net.Socket): void {
-  const c = connOf(this);
-  const s = c?.session;
-  if (c === undefined || s === null || s === undefined || s.conn !== c) {
-    c?.destroy();
+// ---- server connection events: one function per event taking the ServerConn, called from the
+// RawTcp events table and from the net.Socket listeners (`this` is the socket) ----
+
+function serverConnected(c: ServerConn): void {
+  const s = c.session;
+  if (s === null || s.conn !== c) {
+    c.destroy();
     return;
   }
   s.connected(c);
 }
 
-function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
-  const c = connOf(this);
-  if (c === undefined) {
-    this.destroy();
-    return false;
-  }
-  const s = c.session;
-  if (s === null) {
-    // Bytes on an idle connection: out of sync, never reuse it.
-    c.destroy();
-    return false;
-  }
-  const client = s.client;
-  serverChunk(this, c, s, n === buf.length ? buf : buf.subarray(0, n));
-  // A write that did not complete synchronously keeps a view of the shared buffer: later reads go
-  // to a new one.
-  if (client.writableLength > 0) serverRead = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-  return true;
-}
-
-function serverChunk(sock: net.Socket, c: ServerConn, s: HttpSession, chunk: Buffer): void {
+/** Bytes of a server connection; `chunk` is only valid during the call unless a client write holds it. */
+function serverChunk(c: ServerConn, s: HttpSession, chunk: Buffer): void {
   if (s.rq === RQ_TUNNEL) {
     s.countOut(chunk.length);
-    if (!s.client.write(chunk)) sock.pause();
+    if (!s.client.write(chunk)) c.pause();
   } else {
     s.onServerBytes(c, chunk);
   }
 }
 
-/** Bytes of a TLS server connection (`server ... ssl`): the stream path, same processing. */
-function onServerData(this: net.Socket, chunk: Buffer): void {
-  const c = connOf(this);
-  if (c === undefined) {
-    this.destroy();
-    return;
-  }
+function serverDrained(c: ServerConn): void {
   const s = c.session;
-  if (s === null) {
-    c.destroy();
-    return;
-  }
-  serverChunk(this, c, s, chunk);
-}
-
-function onServerDrain(this: net.Socket): void {
-  const s = connOf(this)?.session;
-  if (s === null || s === undefined) return;
+  if (s === null) return;
   if ((s.rq === RQ_BODY || s.rq === RQ_TUNNEL) && s.client.isPaused()) s.client.resume();
 }
 
-function onServerEnd(this: net.Socket): void {
-  const c = connOf(this)!;
+function serverEnded(c: ServerConn): void {
   const s = c.session;
   if (s !== null && s.rq === RQ_TUNNEL && s.conn === c) {
-    // Half-close crosses the tunnel; both sockets end themselves once done both ways.
+    // Half-close crosses the tunnel; both sides close themselves once done both ways.
     if (!s.client.destroyed) s.client.end();
     return;
   }
@@ -1581,36 +1692,29 @@ function onServerEnd(this: net.Socket): void {
   c.destroy();
 }
 
-function onServerError(this: net.Socket): void {
-  const c = connOf(this);
-  const s = c?.session;
-  if (c !== undefined && s !== null && s !== undefined && s.conn === c && c.connecting) {
-    s.connectFailed('error');
-  }
-  // Otherwise 'close' follows.
+function serverFailed(c: ServerConn): void {
+  const s = c.session;
+  if (s !== null && s.conn === c && c.connecting) s.connectFailed('error');
+  // Otherwise the close that follows does the work.
 }
 
-function onServerClose(this: net.Socket): void {
-  const c = connOf(this);
-  if (c === undefined) return;
-  untag(this);
+function serverClosed(c: ServerConn): void {
   if (c.pool !== null) c.pool.remove(c);
   const s = c.session;
   if (s !== null && s.conn === c) {
     if (c.connecting) s.connectFailed('error');
     else s.serverGone(c);
   }
-  // The parser is recycled only once nobody can feed it again.
+  // The parser and the read buffer are recycled only once nobody can feed them again.
   c.session = null;
   if (freeResponses.length < FREE_MAX && c.resp.complete) freeResponses.push(c.resp);
+  if (c.rbuf !== null) {
+    putReadBuffer(c.rbuf);
+    c.rbuf = null;
+  }
 }
 
-function onServerTimeout(this: net.Socket): void {
-  const c = connOf(this);
-  if (c === undefined) {
-    this.destroy();
-    return;
-  }
+function serverTimedOut(c: ServerConn): void {
   const s = c.session;
   if (s === null || s.conn !== c) {
     c.destroy();
@@ -1632,4 +1736,101 @@ function onServerTimeout(this: net.Socket): void {
     return;
   }
   s.serverTimeout(c);
+}
+
+/** RawTcp read: see "Read buffers of server connections" above for the buffer rules. */
+function onRawData(raw: RawTcp<ServerConn>, buf: Buffer, n: number): void {
+  const c = raw.owner;
+  const s = c.session;
+  if (s === null) {
+    // Bytes on an idle connection: out of sync, never reuse it.
+    c.destroy();
+    return;
+  }
+  let own = buf;
+  if (buf === landing) {
+    // First bytes after the connection was idle: out of the shared buffer before anything is sent.
+    own = takeReadBuffer();
+    buf.copy(own, 0, 0, n);
+    c.rbuf = own;
+  }
+  const client = s.client;
+  if (s.lent !== null && client.writableLength === 0) giveBackLent(s);
+  serverChunk(c, s, n === own.length ? own : own.subarray(0, n));
+  if (client.writableLength > 0 && c.rbuf === own) {
+    // A client write still holds these bytes: the buffer goes with the session.
+    (s.lent ??= []).push(own);
+    c.rbuf = null;
+  }
+  if (raw.destroyed) return;
+  if (c.active) {
+    if (c.rbuf === null) c.rbuf = takeReadBuffer();
+    raw.setReadBuffer(c.rbuf);
+  } else {
+    if (c.rbuf !== null) {
+      putReadBuffer(c.rbuf);
+      c.rbuf = null;
+    }
+    raw.setReadBuffer(landing);
+  }
+}
+
+const serverEvents: RawTcpEvents<ServerConn> = {
+  connect: (raw) => serverConnected(raw.owner),
+  data: onRawData,
+  end: (raw) => serverEnded(raw.owner),
+  drain: (raw) => serverDrained(raw.owner),
+  timeout: (raw) => serverTimedOut(raw.owner),
+  error: (raw) => serverFailed(raw.owner),
+  close: (raw) => serverClosed(raw.owner),
+};
+
+function onServerConnect(this: net.Socket): void {
+  const c = connOf(this);
+  if (c === undefined) this.destroy();
+  else serverConnected(c);
+}
+
+/** Bytes of a net.Socket server connection (TLS, host name, no raw bindings): Node's own buffers. */
+function onServerData(this: net.Socket, chunk: Buffer): void {
+  const c = connOf(this);
+  if (c === undefined) {
+    this.destroy();
+    return;
+  }
+  const s = c.session;
+  if (s === null) {
+    c.destroy();
+    return;
+  }
+  serverChunk(c, s, chunk);
+}
+
+function onServerDrain(this: net.Socket): void {
+  const c = connOf(this);
+  if (c !== undefined) serverDrained(c);
+}
+
+function onServerEnd(this: net.Socket): void {
+  const c = connOf(this);
+  if (c !== undefined) serverEnded(c);
+  else this.destroy();
+}
+
+function onServerError(this: net.Socket): void {
+  const c = connOf(this);
+  if (c !== undefined) serverFailed(c);
+}
+
+function onServerClose(this: net.Socket): void {
+  const c = connOf(this);
+  if (c === undefined) return;
+  untag(this);
+  serverClosed(c);
+}
+
+function onServerTimeout(this: net.Socket): void {
+  const c = connOf(this);
+  if (c === undefined) this.destroy();
+  else serverTimedOut(c);
 }
