@@ -321,6 +321,11 @@ export function armedTimeouts(): number {
 
 // ---- the connection ----
 
+/** A handle of this Node's TCP class (not a pipe, not another binding's object). */
+function isTcpHandle(v: unknown): v is TcpHandle {
+  return B !== undefined && isObject(v) && Object.getPrototypeOf(v) === B.tcp.TCP.prototype;
+}
+
 const ST_CONNECTING = 0;
 const ST_OPEN = 1;
 const ST_CLOSED = 2;
@@ -369,6 +374,8 @@ export class RawTcp<T> extends WheelEntry {
   #needDrain = false;
   /** Inactivity timeout in ms (0 = none). */
   #tmo = 0;
+  /** destroySoon(): close once our FIN has left. */
+  #closeAfterFin = false;
 
   private constructor(ev: RawTcpEvents<T>, owner: T, h: TcpHandle, host: string, port: number, buf: Buffer) {
     super();
@@ -403,6 +410,25 @@ export class RawTcp<T> extends WheelEntry {
     req.oncomplete = onConnect;
     const err = family === 4 ? h.connect(req, host, port) : h.connect6(req, host, port);
     if (err !== 0) c.#fail(new RawTcpError('connect', err, host, port), true);
+    return c;
+  }
+
+  /**
+   * Adopts a connected TCP handle, such as the `clientHandle` a listening handle's
+   * `onconnection(err, clientHandle)` receives (accepted connections). The connection starts
+   * paused (nothing is read until resume()) and reads into `readBuffer`. Returns undefined, having
+   * done nothing, when the raw path is off or `handle` is not a TCP handle (a pipe from an fd@
+   * bind, another Node's shape): the caller keeps its net.Socket path.
+   */
+  static fromHandle<T>(ev: RawTcpEvents<T>, owner: T, handle: unknown, readBuffer: Buffer, noDelay = false): RawTcp<T> | undefined {
+    if (!isTcpHandle(handle)) return undefined;
+    const c = new RawTcp(ev, owner, handle, '', 0, readBuffer);
+    c.#state = ST_OPEN;
+    c.#paused = true;
+    handle.owner = c;
+    handle.onread = onRead;
+    handle.useUserBuffer(readBuffer);
+    if (noDelay) handle.setNoDelay(true);
     return c;
   }
 
@@ -528,6 +554,17 @@ export class RawTcp<T> extends WheelEntry {
   }
 
   /**
+   * end(), then close once our FIN has left (pending writes flushed), whether or not the peer
+   * sent its own: net.Socket's destroySoon(). Idempotent.
+   */
+  destroySoon(): void {
+    if (this.#state === ST_CLOSED) return;
+    this.#closeAfterFin = true;
+    this.end();
+    if (this.#shutDone && this.#state !== ST_CLOSED) this.destroy();
+  }
+
+  /**
    * Inactivity timeout in ms (0 = none): the timeout event fires once after that long without a
    * read, a write or a completed write. Setting it again restarts it.
    */
@@ -619,10 +656,6 @@ export class RawTcp<T> extends WheelEntry {
   }
 
 
-
-
-
-
   // The handle's and requests' callbacks: defined here to reach the private fields, stored in
   // module variables (Node calls them with the handle or request as `this`).
   static {
@@ -695,7 +728,7 @@ export class RawTcp<T> extends WheelEntry {
         return;
       }
       c.#shutDone = true;
-      if (c.#readEnded) c.destroy();
+      if (c.#readEnded || c.#closeAfterFin) c.destroy();
     };
 
     onClose = function (this: TcpHandle): void {

@@ -9,7 +9,8 @@
 //
 // Hot-path rules (DESIGN.md "The hot path", issue 5): no node:http, no per-request closures,
 // promises, listeners or streams. Server connections to an IP literal run on Node's TCP handle
-// (lb/net/raw-tcp.ts: a net.Socket per new server connection cost ~40 µs of CPU). Every socket
+// (lb/net/raw-tcp.ts: a net.Socket per new server connection cost ~40 µs of CPU), and so do
+// plain-TCP client connections, accepted raw by listener.ts (see ClientConn). Every socket
 // event goes to a module-level handler that finds its session through a symbol on the socket (or
 // the RawTcp's owner); the session object is also the rules' transaction view; parsers, body
 // trackers and timers are created once per connection and reused for every request.
@@ -35,6 +36,7 @@ import tls from 'node:tls';
 import { createLogRecord } from '../log/record.ts';
 import { LOG_INFO } from '../log/targets.ts';
 import { RawTcp, rawTcpAvailable, type RawTcpEvents } from '../net/raw-tcp.ts';
+import type { RawAccepted } from './listener.ts';
 import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
@@ -46,7 +48,7 @@ import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServ
 const kSession = Symbol('lb.http.session');
 const kConn = Symbol('lb.http.conn');
 const kPool = Symbol('lb.http.pool');
-type ClientSock = net.Socket & { [kSession]?: HttpSession | undefined };
+type ClientSock = net.Socket & { [kSession]?: SockClient | undefined };
 type ServerSock = net.Socket & { [kConn]?: ServerConn | undefined };
 type PooledServer = RuntimeServer & { [kPool]?: IdlePool<ServerConn> };
 
@@ -106,9 +108,218 @@ const FREE_MAX = 256;
  * when the session ends.
  */
 export function handleHttpConnection(client: net.Socket, fe: Frontend): void {
+  handleHttpClient(new SockClient(client), fe);
+}
+
+/** handleHttpConnection() for a client from rawClientOf() or a wrapped socket. */
+export function handleHttpClient(client: ClientConn, fe: Frontend): void {
   processCounters.actconn++;
   const s = new HttpSession(client, fe);
   s.start();
+}
+
+/**
+ * Takes over a raw accepted connection (lb/proxy/listener.ts): its events go to this file's
+ * client table from now on. The returned client is for handleHttpClient() (or to read addresses).
+ */
+export function rawClientOf(conn: RawTcp<RawAccepted>): ClientConn {
+  const cl = new RawClient(conn);
+  conn.owner.user = cl;
+  conn.owner.ev = rawClientEvents;
+  return cl;
+}
+
+/**
+ * The client connection of a session: the small interface both kinds satisfy. A RawClient (plain
+ * TCP accepted by the listener on Node's TCP handle, lb/net/raw-tcp.ts) or a SockClient (a
+ * net.Socket: TLS-terminated connections, fd@ pipes, LB_RAW_TCP=0). Chunks given to the session
+ * are never overwritten by a later read on either kind (RawClient copies them out of the shared
+ * read buffer), so the session may keep views of them (stash, reqOut, the parsed head).
+ */
+abstract class ClientConn {
+  session: HttpSession | null = null;
+  abstract readonly sslFc: boolean;
+  abstract readonly sni: string | undefined;
+  /** Registers the event handlers for `s`, TCP_NODELAY; reading is still paused. */
+  abstract attach(s: HttpSession): void;
+  /** False when not everything left at once (drain follows). */
+  abstract write(b: Buffer): boolean;
+  abstract pause(): void;
+  abstract resume(): void;
+  abstract get paused(): boolean;
+  abstract get destroyed(): boolean;
+  /** The client sent FIN. */
+  abstract get readEnded(): boolean;
+  /** Bytes written and not flushed yet (0: no write holds a buffer). */
+  abstract get pending(): number;
+  abstract end(): void;
+  /** end(), then close once our bytes and FIN left. */
+  abstract destroySoon(): void;
+  abstract destroy(): void;
+  abstract setTimeout(ms: number): void;
+  abstract get src(): string;
+  abstract get srcPort(): number;
+  abstract get dst(): string;
+  abstract get dstPort(): number;
+  /** Fetches (and caches) the addresses while the connection is open (logs need them after). */
+  abstract cacheAddresses(): void;
+}
+
+class SockClient extends ClientConn {
+  readonly sock: ClientSock;
+  readonly sslFc: boolean;
+  readonly sni: string | undefined;
+  constructor(sock: net.Socket) {
+    super();
+    this.sock = sock;
+    this.sslFc = sock instanceof tls.TLSSocket;
+    const name = sock instanceof tls.TLSSocket ? sock.servername : undefined;
+    this.sni = typeof name === 'string' ? name : undefined;
+  }
+  attach(s: HttpSession): void {
+    const c = this.sock;
+    this.session = s;
+    c[kSession] = this;
+    c.setNoDelay(true);
+    c.on('error', onClientError);
+    c.on('close', onClientClose);
+    c.on('timeout', onClientTimeout);
+    c.on('data', onClientData);
+    c.on('end', onClientEnd);
+    c.on('drain', onClientDrain);
+  }
+  write(b: Buffer): boolean {
+    return this.sock.write(b);
+  }
+  pause(): void {
+    this.sock.pause();
+  }
+  resume(): void {
+    this.sock.resume();
+  }
+  get paused(): boolean {
+    return this.sock.isPaused();
+  }
+  get destroyed(): boolean {
+    return this.sock.destroyed;
+  }
+  get readEnded(): boolean {
+    return this.sock.readableEnded;
+  }
+  get pending(): number {
+    return this.sock.writableLength;
+  }
+  end(): void {
+    this.sock.end();
+  }
+  destroySoon(): void {
+    this.sock.destroySoon();
+  }
+  destroy(): void {
+    this.sock.destroy();
+  }
+  setTimeout(ms: number): void {
+    this.sock.setTimeout(ms);
+  }
+  // Node caches the addresses on the socket once read, so they stay readable after close.
+  get src(): string {
+    return this.sock.remoteAddress ?? '';
+  }
+  get srcPort(): number {
+    return this.sock.remotePort ?? 0;
+  }
+  get dst(): string {
+    return this.sock.localAddress ?? '';
+  }
+  get dstPort(): number {
+    return this.sock.localPort ?? 0;
+  }
+  cacheAddresses(): void {
+    void (this.sock.remoteAddress, this.sock.localAddress);
+  }
+}
+
+class RawClient extends ClientConn {
+  readonly raw: RawTcp<RawAccepted>;
+  readonly sslFc = false;
+  readonly sni = undefined;
+  // Fetched on first use (a getpeername/getsockname system call each), then cached.
+  #src: string | undefined = undefined;
+  #srcPort = 0;
+  #dst: string | undefined = undefined;
+  #dstPort = 0;
+  constructor(raw: RawTcp<RawAccepted>) {
+    super();
+    this.raw = raw;
+  }
+  attach(s: HttpSession): void {
+    this.session = s;
+  }
+  write(b: Buffer): boolean {
+    return this.raw.write(b);
+  }
+  pause(): void {
+    this.raw.pause();
+  }
+  resume(): void {
+    this.raw.resume();
+  }
+  get paused(): boolean {
+    return this.raw.paused;
+  }
+  get destroyed(): boolean {
+    return this.raw.destroyed;
+  }
+  get readEnded(): boolean {
+    return this.raw.readEnded;
+  }
+  get pending(): number {
+    return this.raw.writePending;
+  }
+  end(): void {
+    this.raw.end();
+  }
+  destroySoon(): void {
+    this.raw.destroySoon();
+  }
+  destroy(): void {
+    this.raw.destroy();
+  }
+  setTimeout(ms: number): void {
+    this.raw.setTimeout(ms);
+  }
+  get src(): string {
+    if (this.#src === undefined) this.#peer();
+    return this.#src ?? '';
+  }
+  get srcPort(): number {
+    if (this.#src === undefined) this.#peer();
+    return this.#srcPort;
+  }
+  get dst(): string {
+    if (this.#dst === undefined) this.#local();
+    return this.#dst ?? '';
+  }
+  get dstPort(): number {
+    if (this.#dst === undefined) this.#local();
+    return this.#dstPort;
+  }
+  cacheAddresses(): void {
+    if (this.#src === undefined) this.#peer();
+    if (this.#dst === undefined) this.#local();
+  }
+  #peer(): void {
+    const a = this.raw.remoteAddress();
+    if (a === undefined) return;
+    this.#src = a.address;
+    this.#srcPort = a.port;
+  }
+  #local(): void {
+    const a = this.raw.localAddress();
+    if (a === undefined) return;
+    this.#dst = a.address;
+    this.#dstPort = a.port;
+  }
 }
 
 /** Closes the idle pooled connections of these servers (stop, reload). */
@@ -353,7 +564,17 @@ class ServerConn implements Poolable<ServerConn> {
    */
   closeIdle(): void {
     const r = this.raw;
-    if (r === null || r.writePending > 0) {
+    if (r === null) {
+      const s = this.sock!;
+      // Same on a plain net.Socket (LB_RAW_TCP=0, host names); TLS sockets just close.
+      if (this.srv.tls === undefined && !s.destroyed && !s.connecting && s.writableLength === 0) {
+        this.session = null;
+        if (this.pool !== null) this.pool.remove(this);
+        s.resetAndDestroy();
+      } else this.destroy();
+      return;
+    }
+    if (r.writePending > 0) {
       this.destroy();
       return;
     }
@@ -364,7 +585,7 @@ class ServerConn implements Poolable<ServerConn> {
 }
 
 class HttpSession implements HttpTxn, QueueWaiter {
-  readonly client: ClientSock;
+  readonly client: ClientConn;
   readonly fe: Frontend;
   readonly req: RequestHead;
   readonly hello = undefined;
@@ -435,43 +656,35 @@ class HttpSession implements HttpTxn, QueueWaiter {
   /** Server read buffers that pending writes to the client still reference (see giveBackLent). */
   lent: Buffer[] | null = null;
 
-  constructor(client: net.Socket, fe: Frontend) {
+  constructor(client: ClientConn, fe: Frontend) {
     this.client = client;
     this.fe = fe;
     this.req = freeRequests.pop() ?? new RequestHead();
-    this.sslFc = client instanceof tls.TLSSocket;
-    const name = client instanceof tls.TLSSocket ? client.servername : undefined;
-    this.sni = typeof name === 'string' ? name : undefined;
-    // A logging frontend needs the addresses after the socket closed: Node caches them once read.
-    if (fe.log !== undefined) void (client.remoteAddress, client.localAddress);
+    this.sslFc = client.sslFc;
+    this.sni = client.sni;
+    // A logging frontend needs the addresses after the connection closed.
+    if (fe.log !== undefined) client.cacheAddresses();
   }
 
   // Addresses are fetched on first use: each costs a getpeername/getsockname system call and a
   // string, which most requests (no ACL on them, no forwardfor, no source hashing) never need.
-  // Node caches them on the socket, so they stay readable after the socket closed once fetched.
+  // Both kinds of client cache them, so they stay readable after the connection closed.
   get src(): string {
-    return this.client.remoteAddress ?? '';
+    return this.client.src;
   }
   get srcPort(): number {
-    return this.client.remotePort ?? 0;
+    return this.client.srcPort;
   }
   get dst(): string {
-    return this.client.localAddress ?? '';
+    return this.client.dst;
   }
   get dstPort(): number {
-    return this.client.localPort ?? 0;
+    return this.client.dstPort;
   }
 
   start(): void {
     const c = this.client;
-    c[kSession] = this;
-    c.setNoDelay(true);
-    c.on('error', onClientError);
-    c.on('close', onClientClose);
-    c.on('timeout', onClientTimeout);
-    c.on('data', onClientData);
-    c.on('end', onClientEnd);
-    c.on('drain', onClientDrain);
+    c.attach(this);
     const t = this.fe.timeouts;
     if (t.client > 0) c.setTimeout(t.client);
     // haproxy 2.6 answers 408 to a connection that sends nothing within timeout http-request.
@@ -692,7 +905,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       this.stash = null;
       this.client.resume();
       this.onClientBytes(st, 0);
-    } else if (this.client.isPaused()) {
+    } else if (this.client.paused) {
       this.client.resume();
     }
   }
@@ -972,7 +1185,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
     if (this.rq === RQ_CLOSED) return;
     this.rq = RQ_DONE;
     if (chunk !== null && off < chunk.length) this.stashBytes(chunk, off);
-    else if (this.client.isPaused()) this.client.resume();
+    else if (this.client.paused) this.client.resume();
   }
 
   // ---------------------------------------------------------------- response forwarding
@@ -1309,10 +1522,12 @@ class HttpSession implements HttpTxn, QueueWaiter {
     const c = this.client;
     const fe = this.fe;
     const start = this.tReq < 0 ? now : this.tReq;
-    r.clientIp = c.remoteAddress ?? '-';
-    r.clientPort = c.remotePort ?? 0;
-    r.frontendIp = c.localAddress ?? null;
-    r.frontendPort = c.localPort ?? -1;
+    const src = c.src;
+    const dst = c.dst;
+    r.clientIp = src === '' ? '-' : src;
+    r.clientPort = c.srcPort;
+    r.frontendIp = dst === '' ? null : dst;
+    r.frontendPort = dst === '' ? -1 : c.dstPort;
     // As HAProxy in keep-alive: a request's "accept date" is the end of the previous one.
     r.acceptDate = Math.round(performance.timeOrigin + this.tIdle);
     r.requestDate = Math.round(performance.timeOrigin + start);
@@ -1369,7 +1584,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       // Keep reading (and ignoring) so a late request body cannot turn our FIN into a reset
       // that would destroy the answer before the client read it; the client's FIN or timeout
       // client ends the socket (without timeout client, once our bytes are flushed).
-      if (c.readableEnded || this.fe.timeouts.client === 0) c.destroySoon();
+      if (c.readEnded || this.fe.timeouts.client === 0) c.destroySoon();
       else c.end();
       c.resume();
     }
@@ -1385,8 +1600,8 @@ class HttpSession implements HttpTxn, QueueWaiter {
 
   /** The client socket is gone: release everything. Idempotent. */
   finish(): void {
-    if (this.client[kSession] === undefined) return;
-    this.client[kSession] = undefined;
+    if (this.client.session === null) return;
+    this.client.session = null;
     const tunnel = this.rq === RQ_TUNNEL;
     this.rq = RQ_CLOSED;
     clearTimeout(this.timer);
@@ -1566,7 +1781,7 @@ function dropConnectionTokens(h: RequestHead | ResponseHead): void {
 
 // ---- socket event handlers (module level: `this` is the socket) ----
 
-function sessionOf(sock: net.Socket): HttpSession | undefined {
+function clientOf(sock: net.Socket): SockClient | undefined {
   const t: ClientSock = sock;
   return t[kSession];
 }
@@ -1585,16 +1800,13 @@ function onSessionTimer(s: HttpSession): void {
   s.timerFired();
 }
 
-function onClientData(this: net.Socket, chunk: Buffer): void {
-  const s = sessionOf(this);
-  if (s === undefined) return;
-  s.onClientBytes(chunk, 0);
-}
+// ---- client events: one function per event taking the ClientConn, called from the raw client
+// table and from the net.Socket listeners ----
 
-function onClientEnd(this: net.Socket): void {
-  const s = sessionOf(this);
-  if (s === undefined) {
-    this.destroy();
+function clientEnded(cl: ClientConn): void {
+  const s = cl.session;
+  if (s === null) {
+    cl.destroy();
     return;
   }
   s.clientEnded = true;
@@ -1602,7 +1814,7 @@ function onClientEnd(this: net.Socket): void {
   if (rq === RQ_TUNNEL) {
     const c = s.conn;
     if (c !== null && !c.destroyed) c.end();
-    else this.destroy();
+    else cl.destroy();
     return;
   }
   if (rq === RQ_HEAD || rq === RQ_CLOSED || rq === RQ_BODY) {
@@ -1611,36 +1823,28 @@ function onClientEnd(this: net.Socket): void {
       s.setTerm('CD--');
       s.destroy();
     }
-    else if (this.writableLength === 0) this.destroy();
+    else if (cl.pending === 0) cl.destroy();
     else {
       s.closeClient();
-      this.destroySoon();
+      cl.destroySoon();
     }
     return;
   }
   // RQ_PENDING / RQ_DONE: the request goes on (no abortonclose); close after the response.
 }
 
-function onClientDrain(this: net.Socket): void {
-  const s = sessionOf(this);
-  if (s === undefined) return;
-  if (s.lent !== null && this.writableLength === 0) giveBackLent(s);
+function clientDrained(cl: ClientConn): void {
+  const s = cl.session;
+  if (s === null) return;
+  if (s.lent !== null && cl.pending === 0) giveBackLent(s);
   const c = s.conn;
   if (c !== null && c.paused) c.resume();
 }
 
-function onClientError(this: net.Socket): void {
-  // 'close' follows and does the accounting.
-}
-
-function onClientClose(this: net.Socket): void {
-  sessionOf(this)?.finish();
-}
-
-function onClientTimeout(this: net.Socket): void {
-  const s = sessionOf(this);
-  if (s === undefined) {
-    this.destroy();
+function clientTimedOut(cl: ClientConn): void {
+  const s = cl.session;
+  if (s === null) {
+    cl.destroy();
     return;
   }
   // A request being processed by the server is bound by timeout server, not client.
@@ -1649,6 +1853,76 @@ function onClientTimeout(this: net.Socket): void {
   s.setTerm(s.rq === RQ_HEAD ? 'cR--' : 'cD--');
   s.destroy();
 }
+
+function onClientData(this: net.Socket, chunk: Buffer): void {
+  clientOf(this)?.session?.onClientBytes(chunk, 0);
+}
+
+function onClientEnd(this: net.Socket): void {
+  const cl = clientOf(this);
+  if (cl === undefined) this.destroy();
+  else clientEnded(cl);
+}
+
+function onClientDrain(this: net.Socket): void {
+  const cl = clientOf(this);
+  if (cl !== undefined) clientDrained(cl);
+}
+
+function onClientError(this: net.Socket): void {
+  // 'close' follows and does the accounting.
+}
+
+function onClientClose(this: net.Socket): void {
+  clientOf(this)?.session?.finish();
+}
+
+function onClientTimeout(this: net.Socket): void {
+  const cl = clientOf(this);
+  if (cl === undefined) this.destroy();
+  else clientTimedOut(cl);
+}
+
+function rawClient(c: RawTcp<RawAccepted>): RawClient | undefined {
+  const u = c.owner.user;
+  return u instanceof RawClient ? u : undefined;
+}
+
+/**
+ * Client bytes land in the listener's shared read buffer and are copied out to a chunk of their
+ * own (as net.Socket slices its reads): the session keeps views of chunks (stash, reqOut, the
+ * parsed head read by rules and logs, writes pending to the server), which another read must not
+ * overwrite. The copy is from Node's buffer pool: no allocation per connection.
+ */
+function onRawClientData(c: RawTcp<RawAccepted>, buf: Buffer, n: number): void {
+  const s = rawClient(c)?.session;
+  if (s === undefined || s === null) return;
+  const chunk = Buffer.allocUnsafe(n);
+  buf.copy(chunk, 0, 0, n);
+  s.onClientBytes(chunk, 0);
+}
+
+const rawClientEvents: RawTcpEvents<RawAccepted> = {
+  connect: () => {},
+  data: onRawClientData,
+  end: (c) => {
+    const cl = rawClient(c);
+    if (cl === undefined) c.destroy();
+    else clientEnded(cl);
+  },
+  drain: (c) => {
+    const cl = rawClient(c);
+    if (cl !== undefined) clientDrained(cl);
+  },
+  timeout: (c) => {
+    const cl = rawClient(c);
+    if (cl === undefined) c.destroy();
+    else clientTimedOut(cl);
+  },
+  // The close that follows does the accounting.
+  error: () => {},
+  close: (c) => rawClient(c)?.session?.finish(),
+};
 
 // ---- server connection events: one function per event taking the ServerConn, called from the
 // RawTcp events table and from the net.Socket listeners (`this` is the socket) ----
@@ -1675,7 +1949,7 @@ function serverChunk(c: ServerConn, s: HttpSession, chunk: Buffer): void {
 function serverDrained(c: ServerConn): void {
   const s = c.session;
   if (s === null) return;
-  if ((s.rq === RQ_BODY || s.rq === RQ_TUNNEL) && s.client.isPaused()) s.client.resume();
+  if ((s.rq === RQ_BODY || s.rq === RQ_TUNNEL) && s.client.paused) s.client.resume();
 }
 
 function serverEnded(c: ServerConn): void {
@@ -1755,9 +2029,9 @@ function onRawData(raw: RawTcp<ServerConn>, buf: Buffer, n: number): void {
     c.rbuf = own;
   }
   const client = s.client;
-  if (s.lent !== null && client.writableLength === 0) giveBackLent(s);
+  if (s.lent !== null && client.pending === 0) giveBackLent(s);
   serverChunk(c, s, n === own.length ? own : own.subarray(0, n));
-  if (client.writableLength > 0 && c.rbuf === own) {
+  if (client.pending > 0 && c.rbuf === own) {
     // A client write still holds these bytes: the buffer goes with the session.
     (s.lent ??= []).push(own);
     c.rbuf = null;

@@ -11,17 +11,79 @@
 // Lifecycle (DESIGN principle 7): start() binds every listener and, if one fails, leaves the
 // group in a state where stop() releases whatever did bind. close() stops accepting and resolves
 // when the admitted connections have finished (a reload); stop() also destroys them.
+//
+// Raw accepts (issue 5): for listeners the caller picks (`rawAccept`: plain-TCP http frontends),
+// the listening handle's `onconnection` is taken over and accepted handles are wrapped in RawTcp
+// (lb/net/raw-tcp.ts) instead of a net.Socket, whose construction, listeners and teardown were the
+// largest JS cost of a request on a new connection. Admission, counters and close()/stop() are the
+// same for both kinds; a handle that is not a TCP handle (fd@ pipe) or a Node without the
+// bindings goes the net.Socket way.
 import net from 'node:net';
+import { RawTcp, rawTcpAvailable, type RawTcpError, type RawTcpEvents } from '../net/raw-tcp.ts';
 import { bumpSessions, type Listener } from './types.ts';
 
 /** Called for every admitted connection; the socket is paused and owned by the callee. */
 export type ConnectionHandler = (socket: net.Socket, listener: Listener) => void;
 
+/**
+ * Called for every admitted raw connection (paused). The callee owns it: it sets `conn.owner.ev`
+ * (its events table, which then receives every event of the connection) and `conn.owner.user`, or
+ * destroys it.
+ */
+export type RawConnectionHandler = (conn: RawTcp<RawAccepted>, listener: Listener) => void;
+
 export interface ListenerGroupOptions {
   /** Global `maxconn`; 0 or undefined = unlimited. */
   readonly maxconn?: number;
   readonly onConnection: ConnectionHandler;
+  /** Listeners whose connections are accepted raw (with onRawConnection); others get net.Socket. */
+  readonly rawAccept?: (l: Listener) => boolean;
+  readonly onRawConnection?: RawConnectionHandler;
 }
+
+/** Client reads of raw connections land here until their handler gives them another buffer. */
+const acceptLanding = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** The listener's side of a raw connection; `ev` and `user` belong to the connection handler. */
+export class RawAccepted {
+  ev: RawTcpEvents<RawAccepted> | null = null;
+  user: unknown = undefined;
+  readonly slot: Slot;
+  readonly group: ListenerGroup;
+  admitted = false;
+  constructor(slot: Slot, group: ListenerGroup) {
+    this.slot = slot;
+    this.group = group;
+  }
+}
+
+/** Forwards to the handler's table; the listener keeps the close for its accounting. */
+const acceptedEvents: RawTcpEvents<RawAccepted> = {
+  connect: noop,
+  data: (c, b, n) => c.owner.ev?.data(c, b, n),
+  end: (c) => {
+    const ev = c.owner.ev;
+    if (ev !== null) ev.end(c);
+    else c.destroy();
+  },
+  drain: (c) => c.owner.ev?.drain(c),
+  timeout: (c) => {
+    const ev = c.owner.ev;
+    if (ev !== null) ev.timeout(c);
+    else c.destroy();
+  },
+  error: (c, e: RawTcpError) => c.owner.ev?.error(c, e),
+  // Released before the handler hears of it, as on the net.Socket path (whose 'close' listener the
+  // group adds first): a log line written at close sees the frontend's count without this one.
+  close: (c) => {
+    const a = c.owner;
+    if (a.admitted) a.group.released(c, a.slot);
+    else a.slot.pending.delete(c);
+    a.ev?.close(c);
+  },
+};
+
+type Conn = net.Socket | RawTcp<RawAccepted>;
 
 /** A listener failed to bind. `code` is stable for scripts and tests. */
 export class BindError extends Error {
@@ -36,12 +98,16 @@ interface Slot {
   readonly listener: Listener;
   server: net.Server | undefined;
   /** Accepted but not admitted yet (maxconn reached), oldest first. */
-  readonly pending: Set<net.Socket>;
+  readonly pending: Set<Conn>;
 }
 
 const kSlot = Symbol('lb.listener.slot');
 type Tagged = net.Socket & { [kSlot]?: Slot; [kGroup]?: ListenerGroup };
 const kGroup = Symbol('lb.listener.group');
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null;
+}
 
 function describe(l: Listener): string {
   return 'fd' in l.bind ? `fd@${l.bind.fd}` : `${l.bind.host}:${l.bind.port}`;
@@ -53,8 +119,10 @@ export class ListenerGroup {
   readonly #slots: Slot[];
   readonly #maxconn: number;
   readonly #onConnection: ConnectionHandler;
+  readonly #rawAccept: ((l: Listener) => boolean) | undefined;
+  readonly #onRawConnection: RawConnectionHandler | undefined;
   /** Admitted connections whose client socket is still open. */
-  readonly #live = new Set<net.Socket>();
+  readonly #live = new Set<Conn>();
   #closing = false;
   #idleWaiters: (() => void)[] = [];
   #nextSlot = 0;
@@ -63,6 +131,40 @@ export class ListenerGroup {
     this.#slots = listeners.map((listener) => ({ listener, server: undefined, pending: new Set() }));
     this.#maxconn = opts.maxconn ?? 0;
     this.#onConnection = opts.onConnection;
+    this.#rawAccept = opts.rawAccept;
+    this.#onRawConnection = opts.onRawConnection;
+  }
+
+  /** Listeners whose accepts were taken over (tests). */
+  get rawListeners(): number {
+    return this.#rawCount;
+  }
+  #rawCount = 0;
+
+  /**
+   * Takes over the accepts of a bound listener when asked and possible: the listening handle must
+   * have Node's `onconnection(err, clientHandle)`. Handles RawTcp cannot adopt go to Node's own.
+   */
+  #takeOverAccepts(slot: Slot, server: net.Server): void {
+    if (!rawTcpAvailable || this.#onRawConnection === undefined || this.#rawAccept?.(slot.listener) !== true) return;
+    const h: unknown = Reflect.get(server, '_handle');
+    if (!isObject(h)) return;
+    const original: unknown = Reflect.get(h, 'onconnection');
+    if (typeof original !== 'function') return;
+    // One closure per listener (not per connection).
+    const onconnection = (err: number, clientHandle: unknown): void => {
+      if (err === 0 && clientHandle !== undefined) {
+        const a = new RawAccepted(slot, this);
+        const c = RawTcp.fromHandle(acceptedEvents, a, clientHandle, acceptLanding, true);
+        if (c !== undefined) {
+          this.#acceptRaw(slot, c);
+          return;
+        }
+      }
+      Reflect.apply(original, h, [err, clientHandle]);
+    };
+    Reflect.set(h, 'onconnection', onconnection);
+    this.#rawCount++;
   }
 
   /** Connections admitted and still open (the global `maxconn` compares against this). */
@@ -103,6 +205,7 @@ export class ListenerGroup {
       });
       // Errors after a successful bind (EMFILE on accept...) must not crash the process.
       server.on('error', noop);
+      this.#takeOverAccepts(slot, server);
     }
   }
 
@@ -131,7 +234,8 @@ export class ListenerGroup {
     this.#closing = true;
     const closing: Promise<void>[] = [];
     for (const slot of this.#slots) {
-      for (const sock of slot.pending) sock.destroy();
+      // Copied: a raw connection leaves the set from its close event.
+      for (const conn of [...slot.pending]) conn.destroy();
       slot.pending.clear();
       const server = slot.server;
       slot.server = undefined;
@@ -146,7 +250,7 @@ export class ListenerGroup {
   /** close() plus destruction of every admitted connection. Works after a partial start. */
   async stop(): Promise<void> {
     const done = this.close();
-    for (const sock of this.#live) sock.destroy();
+    for (const conn of this.#live) conn.destroy();
     await done;
   }
 
@@ -178,6 +282,30 @@ export class ListenerGroup {
     this.#admit(slot, sock);
   }
 
+  #acceptRaw(slot: Slot, c: RawTcp<RawAccepted>): void {
+    if (this.#closing) {
+      c.destroy();
+      return;
+    }
+    if (slot.pending.size > 0 || this.#limitReached(slot)) {
+      const cap = slot.listener.backlog ?? (slot.listener.frontend.maxconn || 511);
+      if (slot.pending.size >= cap) {
+        c.destroy();
+        return;
+      }
+      slot.pending.add(c);
+      return;
+    }
+    this.#admitRaw(slot, c);
+  }
+
+  #admitRaw(slot: Slot, c: RawTcp<RawAccepted>): void {
+    c.owner.admitted = true;
+    this.#live.add(c);
+    bumpSessions(slot.listener.frontend.counters);
+    this.#onRawConnection!(c, slot.listener);
+  }
+
   #admit(slot: Slot, sock: net.Socket): void {
     const t: Tagged = sock;
     t[kSlot] = slot;
@@ -189,8 +317,7 @@ export class ListenerGroup {
   }
 
   /** Internal (socket 'close' handler). A session ended: account for it, then admit held connections, fairly across listeners. */
-  released(sock: Tagged): void {
-    const slot = sock[kSlot];
+  released(sock: Conn, slot: Slot | undefined): void {
     if (slot === undefined || !this.#live.delete(sock)) return;
     slot.listener.frontend.counters.sessCur--;
     this.#drainPending();
@@ -216,13 +343,17 @@ export class ListenerGroup {
         if (slot.pending.size === 0 || this.#limitReached(slot)) continue;
         const first = slot.pending.values().next();
         if (first.done === true) continue;
-        const sock = first.value;
-        slot.pending.delete(sock);
-        sock.off('close', onPendingClose);
+        const conn = first.value;
+        slot.pending.delete(conn);
         this.#nextSlot = (this.#nextSlot + k + 1) % n;
         progress = true;
+        if (conn instanceof RawTcp) {
+          if (!conn.destroyed) this.#admitRaw(slot, conn);
+          break;
+        }
+        conn.off('close', onPendingClose);
         // Gone while held: its 'close' already fired, admitting it would leak a slot.
-        if (!sock.destroyed) this.#admit(slot, sock);
+        if (!conn.destroyed) this.#admit(slot, conn);
         break;
       }
       if (this.#maxconn > 0 && this.#live.size >= this.#maxconn) break;
@@ -236,7 +367,7 @@ function tagged(sock: net.Socket): Tagged {
 
 function onAdmittedClose(this: net.Socket): void {
   const t = tagged(this);
-  t[kGroup]?.released(t);
+  t[kGroup]?.released(t, t[kSlot]);
 }
 
 function onPendingClose(this: net.Socket): void {

@@ -35,8 +35,9 @@ import { LOG_INFO, Logger, type LogTargetSpec } from '../log/targets.ts';
 import { txnFromConn, txnFromHttp, Next } from '../rules/engine.ts';
 import { buildConfig, type BuiltConfig, type BuiltListener, type BuiltStats } from './build.ts';
 import { logSpecsOf } from './build.ts';
-import { closeIdleConnections, handleHttpConnection } from './http.ts';
-import { ListenerGroup } from './listener.ts';
+import { closeIdleConnections, handleHttpClient, handleHttpConnection, rawClientOf } from './http.ts';
+import { ListenerGroup, type RawAccepted } from './listener.ts';
+import type { RawTcp } from '../net/raw-tcp.ts';
 import { handleTcpConnection } from './tcp.ts';
 import type { Listener } from './types.ts';
 
@@ -146,7 +147,11 @@ export class ProxyRuntime {
         acceptStats(sock, l.frontend.counters, srv);
       } else onConnection(sock, l, connectLogs);
     };
-    this.#group = new ListenerGroup(b.listeners, { maxconn: b.maxconn, onConnection: onConn });
+    const onRawConn = (conn: RawTcp<RawAccepted>, l: Listener): void => {
+      if (isBuilt(l)) onRawConnection(conn, l, connectLogs);
+      else conn.destroy();
+    };
+    this.#group = new ListenerGroup(b.listeners, { maxconn: b.maxconn, onConnection: onConn, rawAccept: acceptsRaw, onRawConnection: onRawConn });
     try {
       await this.#group.start();
     } catch (e) {
@@ -378,6 +383,28 @@ function onConnection(sock: net.Socket, bl: Listener, connectLogs: ReadonlyMap<F
     dispatch(ts, bl);
   });
   sock.resume();
+}
+
+/** Plain-TCP http listeners run their sessions on raw accepted handles (stats proxies: node:http). */
+function acceptsRaw(l: Listener): boolean {
+  return isBuilt(l) && l.mode === 'http' && l.tls === undefined && l.stats === undefined;
+}
+
+/** onConnection() for a raw accepted connection of an http listener without TLS. */
+function onRawConnection(conn: RawTcp<RawAccepted>, bl: BuiltListener, connectLogs: ReadonlyMap<Frontend, LogSink> | undefined): void {
+  const client = rawClientOf(conn);
+  if (bl.connRules !== undefined || bl.contentRulesAtAccept !== undefined) {
+    const t = txnFromConn({ src: client.src, srcPort: client.srcPort, dst: client.dst, dstPort: client.dstPort, hello: undefined });
+    if (bl.connRules?.run(t, NO_SINK) === Next.DONE || bl.contentRulesAtAccept?.run(t, NO_SINK) === Next.DONE) {
+      conn.destroy();
+      return;
+    }
+  }
+  if (connectLogs !== undefined) {
+    const sink = connectLogs.get(bl.frontend);
+    sink?.log(LOG_INFO, `Connect from ${client.src || '-'}:${client.srcPort} to ${client.dst || '-'}:${client.dstPort} (${bl.frontend.name}/HTTP)`);
+  }
+  handleHttpClient(client, bl.frontend);
 }
 
 function dispatch(sock: net.Socket, l: BuiltListener): void {

@@ -1,7 +1,7 @@
 // Builds an L7 proxy from runtime structures directly (no config parser) on 127.0.0.1 port 0, and
 // a small HTTP/1 client on raw sockets that reads responses by their framing. Not a test file.
 import net from 'node:net';
-import { handleHttpConnection } from '../../../lb/proxy/http.ts';
+import { handleHttpClient, handleHttpConnection, rawClientOf } from '../../../lb/proxy/http.ts';
 import { ListenerGroup } from '../../../lb/proxy/listener.ts';
 import {
   createBackend,
@@ -47,6 +47,9 @@ export async function startHttpProxy(opts: HttpProxyOptions): Promise<HttpTestPr
   const fe = createFrontend({ name: 'fe', mode: 'http', ...opts.frontend, selectBackend: () => (pick === undefined ? be : pick(be)) });
   const group = new ListenerGroup([{ bind: { host: '127.0.0.1', port: 0 }, frontend: fe }], {
     onConnection: (sock, l) => handleHttpConnection(sock, l.frontend),
+    // Accepted on the raw TCP handle as the runtime does (net.Socket under LB_RAW_TCP=0).
+    rawAccept: () => true,
+    onRawConnection: (conn, l) => handleHttpClient(rawClientOf(conn), l.frontend),
   });
   await group.start();
   return { port: group.address(0)?.port ?? 0, group, fe, be, servers: be.servers, stop: () => group.stop() };
