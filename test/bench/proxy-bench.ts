@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { handleHttpConnection } from '../../lb/proxy/http.ts';
+import { handleHttpClient, handleHttpConnection, rawClientOf } from '../../lb/proxy/http.ts';
 import { ListenerGroup } from '../../lb/proxy/listener.ts';
 import { handleTcpConnection } from '../../lb/proxy/tcp.ts';
 import { createBackend, createFrontend, createServer, hasFreeSlot, type RuntimeServer, type ServerPicker } from '../../lb/proxy/types.ts';
@@ -134,8 +134,11 @@ async function serveL4(port: number, backendPorts: number[], httpPort: number, h
   const hfe = createFrontend({ name: 'hfe', mode: 'http', selectBackend: () => hbe, timeouts: { client: 30000, httpRequest: 10000, httpKeepAlive: 10000 } });
   const listeners = [{ bind: { host: '127.0.0.1', port }, frontend: fe, backlog: 1024 }];
   if (httpPort > 0) listeners.push({ bind: { host: '127.0.0.1', port: httpPort }, frontend: hfe, backlog: 1024 });
+  // As lb/proxy/runtime.ts: plain http listeners accept raw TCP handles.
   const group = new ListenerGroup(listeners, {
     onConnection: (s, l) => (l.frontend.mode === 'http' ? handleHttpConnection(s, l.frontend) : handleTcpConnection(s, l.frontend)),
+    rawAccept: (l) => l.frontend.mode === 'http',
+    onRawConnection: (c, l) => handleHttpClient(rawClientOf(c), l.frontend),
   });
   await group.start();
   if (process.env.LB_BENCH_MEM === '1') {
