@@ -24,6 +24,7 @@ import { loadErrorFile, localResponse, type ErrorPage, type ErrorPages } from '.
 import { PROMETHEUS_CONTENT_TYPE } from '../stats/prometheus.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { cidrPredicate } from './http.ts';
+import { tcpClientRead } from './tcp.ts';
 import { createBackend, createFrontend, createServer, RequestTimings, type Backend, type ConnInfo, type ForwardFor, type Frontend, type Listener, type RuntimeServer, type ServerPicker } from './types.ts';
 
 /** A listener with what the runtime needs besides the data path's Listener. */
@@ -759,6 +760,8 @@ function buildFrontend(
         contentRulesAtAccept: mode === 'http' ? contentRules : undefined,
         stats: statsRef?.standalone === true ? statsRef : undefined,
         where: where(b.loc),
+        // Plain tcp mode reads client sockets with onread (no Buffer and no 'data' per read).
+        clientRead: mode === 'tcp' && tlsOpts === undefined && statsRef?.standalone !== true ? tcpClientRead : undefined,
       });
     }
   }

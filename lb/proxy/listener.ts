@@ -145,12 +145,12 @@ export class ListenerGroup {
    * Takes over the accepts of a bound listener when asked and possible: the listening handle must
    * have Node's `onconnection(err, clientHandle)`. Handles RawTcp cannot adopt go to Node's own.
    */
-  #takeOverAccepts(slot: Slot, server: net.Server): void {
-    if (!rawTcpAvailable || this.#onRawConnection === undefined || this.#rawAccept?.(slot.listener) !== true) return;
+  #takeOverAccepts(slot: Slot, server: net.Server): boolean {
+    if (!rawTcpAvailable || this.#onRawConnection === undefined || this.#rawAccept?.(slot.listener) !== true) return false;
     const h: unknown = Reflect.get(server, '_handle');
-    if (!isObject(h)) return;
+    if (!isObject(h)) return false;
     const original: unknown = Reflect.get(h, 'onconnection');
-    if (typeof original !== 'function') return;
+    if (typeof original !== 'function') return false;
     // One closure per listener (not per connection).
     const onconnection = (err: number, clientHandle: unknown): void => {
       if (err === 0 && clientHandle !== undefined) {
@@ -165,6 +165,7 @@ export class ListenerGroup {
     };
     Reflect.set(h, 'onconnection', onconnection);
     this.#rawCount++;
+    return true;
   }
 
   /** Connections admitted and still open (the global `maxconn` compares against this). */
@@ -205,8 +206,34 @@ export class ListenerGroup {
       });
       // Errors after a successful bind (EMFILE on accept...) must not crash the process.
       server.on('error', noop);
-      this.#takeOverAccepts(slot, server);
+      if (!this.#takeOverAccepts(slot, server)) this.#acceptWithOnread(slot, server);
     }
+  }
+
+  /**
+   * Listeners with `clientRead` (plain tcp mode): accepted sockets are built with `onread` (a
+   * buffer of the data path's and its callback), which net.Server cannot pass: reads then skip
+   * the Buffer per read, Readable.push and 'data'. Otherwise the socket is what net.Server makes
+   * (paused, allowHalfOpen, TCP_NODELAY); the server's own connection count is not used, the
+   * group tracks its connections itself.
+   */
+  #acceptWithOnread(slot: Slot, server: net.Server): void {
+    const read = slot.listener.clientRead;
+    if (read === undefined) return;
+    const h: unknown = Reflect.get(server, '_handle');
+    if (!isObject(h) || typeof Reflect.get(h, 'onconnection') !== 'function') return;
+    const onconnection = (err: number, clientHandle: unknown): void => {
+      if (err !== 0 || clientHandle === undefined) return;
+      const opts: net.SocketConstructorOpts = { allowHalfOpen: true, readable: true, writable: true, onread: read() };
+      // Node's own accept passes these two (not in the public typings): the accepted handle, and
+      // "created paused" so that nothing is read before the data path asks.
+      Reflect.set(opts, 'handle', clientHandle);
+      Reflect.set(opts, 'pauseOnCreate', true);
+      const sock = new net.Socket(opts);
+      sock.setNoDelay(true);
+      this.#accept(slot, sock);
+    };
+    Reflect.set(h, 'onconnection', onconnection);
   }
 
   /** The bound address of listener `i` (useful with port 0). */

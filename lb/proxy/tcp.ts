@@ -84,6 +84,10 @@ class TcpSession implements QueueWaiter, ConnInfo, Borrower {
   rbuf: Buffer | null = null;
   /** Read buffers still referenced by pending client writes. */
   lent: Buffer[] | null = null;
+  /** Where an `onread` client socket reads (tcpClientRead); null until its first read. */
+  cbuf: Buffer | null = null;
+  /** Read buffers still referenced by pending server writes of client bytes. */
+  readonly toServer: Borrower = { lent: null };
   // ---- log and stats timings (ms, performance.now() based; -1 = the step never happened) ----
   readonly tAccept = performance.now();
   /** Wall-clock accept date, only read when the frontend logs. */
@@ -387,7 +391,12 @@ class TcpSession implements QueueWaiter, ConnInfo, Borrower {
     this.lent = null;
     const rbuf = this.rbuf;
     this.rbuf = null;
-    if (rbuf !== null && this.client.destroyed && this.client.writableLength === 0 && (this.server === null || this.server.destroyed)) readBuffers.release(rbuf);
+    const sDone = this.server === null || this.server.destroyed;
+    if (rbuf !== null && this.client.destroyed && this.client.writableLength === 0 && sDone) readBuffers.release(rbuf);
+    this.toServer.lent = null;
+    const cbuf = this.cbuf;
+    this.cbuf = null;
+    if (cbuf !== null && this.client.destroyed && sDone && (this.server?.writableLength ?? 0) === 0) readBuffers.release(cbuf);
     this.releaseServer();
     const be = this.be;
     if (be !== undefined) be.counters.sessCur--;
@@ -471,6 +480,11 @@ function onSocketError(this: net.Socket, err: Error): void {
 function onInspectData(this: net.Socket, chunk: Buffer): void {
   const s = sessionOf(this);
   if (s === undefined || s.state !== St.INSPECT) return;
+  inspectBytes(s, chunk);
+}
+
+/** Bytes read during `tcp-request inspect-delay`: copied (the chunk may be a reused buffer). */
+function inspectBytes(s: TcpSession, chunk: Buffer): void {
   s.inspectBuf ??= Buffer.allocUnsafe(INSPECT_BUFFER_SIZE);
   const room = INSPECT_BUFFER_SIZE - s.inspectLen;
   if (chunk.length > room) {
@@ -526,6 +540,48 @@ function onClientData(this: net.Socket, chunk: Buffer): void {
   if (!s.server!.write(chunk)) this.pause();
 }
 
+const CLIENT_READ: net.OnReadOpts = { buffer: readBufferGenerator, callback: onClientRead };
+
+/**
+ * For listeners of plain tcp frontends (Listener.clientRead, listener.ts): the accepted socket
+ * reads with `onread` into a buffer of its own from the pool, which Node asks for (through the
+ * generator) while the socket is built, right after this call.
+ */
+export function tcpClientRead(): net.OnReadOpts {
+  nextReadBuffer = readBuffers.acquire();
+  return CLIENT_READ;
+}
+
+/** Client bytes of an `onread` socket: the same path as onClientData, with buffer lending. */
+function onClientRead(this: net.Socket, n: number, buf: Buffer): boolean {
+  const s = sessionOf(this);
+  if (s === undefined) {
+    this.destroy();
+    return false;
+  }
+  s.cbuf ??= buf;
+  const chunk = n === buf.length ? buf : buf.subarray(0, n);
+  let more = true;
+  if (s.state === St.INSPECT) {
+    inspectBytes(s, chunk);
+  } else if (s.state === St.ESTABLISHED && s.server !== null) {
+    const srv = s.server;
+    s.countIn(n);
+    more = srv.write(chunk);
+    // A write that did not complete at once keeps a view of cbuf: lend it, read on into another.
+    if (srv.writableLength > 0) s.cbuf = readBuffers.lend(s.toServer, s.cbuf);
+    else if (s.toServer.lent !== null) readBuffers.giveBack(s.toServer);
+  } else {
+    // Reading is only on while inspecting or established.
+    more = false;
+  }
+  nextReadBuffer = s.cbuf;
+  // pause() rather than `return false`: the socket then also reads as paused (isPaused()), and
+  // resume() on the server's 'drain' restarts it.
+  if (!more) this.pause();
+  return true;
+}
+
 function onServerRead(this: net.Socket, n: number, buf: Buffer): boolean {
   const s = sessionOf(this);
   if (s === undefined || s.server !== this || s.state !== St.ESTABLISHED) {
@@ -554,7 +610,10 @@ function onServerData(this: net.Socket, chunk: Buffer): void {
 }
 
 function onServerDrain(this: net.Socket): void {
-  sessionOf(this)?.client.resume();
+  const s = sessionOf(this);
+  if (s === undefined) return;
+  if (s.toServer.lent !== null && this.writableLength === 0) readBuffers.giveBack(s.toServer);
+  s.client.resume();
 }
 
 function onClientDrain(this: net.Socket): void {

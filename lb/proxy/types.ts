@@ -5,6 +5,7 @@
 // Conventions: durations are milliseconds and 0 means "no timeout" (HAProxy's "infinite");
 // limits are counts and 0 means "unlimited". Counters are plain number fields so that the stats
 // views (DESIGN principle 4) read them without a call; the data path increments them in place.
+import type net from 'node:net';
 import type { CompiledLogFormat } from '../log/format.ts';
 import type { ClientHello } from '../tls/client-hello.ts';
 import type { ServerTlsSettings } from '../tls/settings.ts';
@@ -333,6 +334,11 @@ export interface Listener {
   readonly frontend: Frontend;
   /** listen(2) backlog; undefined = Node's default. Also caps connections held while paused. */
   readonly backlog?: number;
+  /**
+   * Read accepted sockets with `onread` (called once per accepted socket for its buffer and
+   * callback) instead of 'data' events: set by the data path that supports it (plain tcp mode).
+   */
+  readonly clientRead?: (() => net.OnReadOpts) | undefined;
 }
 
 /** Optional fields of createBackend(); everything else gets HAProxy's default. */

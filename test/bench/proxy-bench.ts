@@ -32,8 +32,8 @@ import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { handleHttpClient, handleHttpConnection, rawClientOf } from '../../lb/proxy/http.ts';
 import { ListenerGroup } from '../../lb/proxy/listener.ts';
-import { handleTcpConnection } from '../../lb/proxy/tcp.ts';
-import { createBackend, createFrontend, createServer, hasFreeSlot, type RuntimeServer, type ServerPicker } from '../../lb/proxy/types.ts';
+import { handleTcpConnection, tcpClientRead } from '../../lb/proxy/tcp.ts';
+import { createBackend, createFrontend, createServer, hasFreeSlot, type Listener, type RuntimeServer, type ServerPicker } from '../../lb/proxy/types.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const HAPROXY = '/usr/sbin/haproxy';
@@ -132,7 +132,7 @@ async function serveL4(port: number, backendPorts: number[], httpPort: number, h
   const hservers = httpPorts.map((p, i) => createServer(`h${i + 1}`, '127.0.0.1', p));
   const hbe = createBackend({ name: 'hbe', mode: 'http', servers: hservers, picker: rrPicker(hservers), timeouts: { connect: 5000, server: 30000 } });
   const hfe = createFrontend({ name: 'hfe', mode: 'http', selectBackend: () => hbe, timeouts: { client: 30000, httpRequest: 10000, httpKeepAlive: 10000 } });
-  const listeners = [{ bind: { host: '127.0.0.1', port }, frontend: fe, backlog: 1024 }];
+  const listeners: Listener[] = [{ bind: { host: '127.0.0.1', port }, frontend: fe, backlog: 1024, clientRead: tcpClientRead }];
   if (httpPort > 0) listeners.push({ bind: { host: '127.0.0.1', port: httpPort }, frontend: hfe, backlog: 1024 });
   // As lb/proxy/runtime.ts: plain http listeners accept raw TCP handles.
   const group = new ListenerGroup(listeners, {

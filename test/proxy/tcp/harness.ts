@@ -2,7 +2,7 @@
 // plus small client helpers. Not a test file (no .test.ts suffix).
 import net from 'node:net';
 import { ListenerGroup } from '../../../lb/proxy/listener.ts';
-import { handleTcpConnection } from '../../../lb/proxy/tcp.ts';
+import { handleTcpConnection, tcpClientRead } from '../../../lb/proxy/tcp.ts';
 import {
   createBackend,
   createFrontend,
@@ -69,6 +69,8 @@ export interface ProxyOptions {
   frontend?: Omit<Partial<FrontendInit>, 'selectBackend'>;
   picker?: (servers: readonly RuntimeServer[]) => RrPicker;
   globalMaxconn?: number;
+  /** Read client sockets with 'data' events instead of the onread path production uses. */
+  streamRead?: boolean;
 }
 
 export interface TestProxy {
@@ -91,7 +93,8 @@ export async function startProxy(opts: ProxyOptions): Promise<TestProxy> {
   const be = createBackend({ name: 'be', ...opts.backend, servers, picker });
   const fe = createFrontend({ name: 'fe', ...opts.frontend, selectBackend: () => be });
   const accepted: net.Socket[] = [];
-  const group = new ListenerGroup([{ bind: { host: '127.0.0.1', port: 0 }, frontend: fe }], {
+  const clientRead = opts.streamRead === true ? undefined : tcpClientRead;
+  const group = new ListenerGroup([{ bind: { host: '127.0.0.1', port: 0 }, frontend: fe, clientRead }], {
     maxconn: opts.globalMaxconn ?? 0,
     onConnection: (sock, l) => {
       accepted.push(sock);

@@ -21,10 +21,11 @@ async function settled(read: () => number): Promise<number> {
   return -1;
 }
 
-test('64 MiB through an echo backend, four sessions at once, both directions, byte-exact', async (t) => {
+for (const streamRead of [false, true]) {
+test(`64 MiB through an echo backend, four sessions at once, both directions, byte-exact${streamRead ? ' (client read by data events)' : ''}`, async (t) => {
   t.timeout(60_000);
   const echo = await echoServer();
-  const proxy = await startProxy({ ports: [echo.port] });
+  const proxy = await startProxy({ ports: [echo.port], streamRead });
   t.teardown(async () => {
     await proxy.stop();
     await echo.close();
@@ -63,6 +64,7 @@ test('64 MiB through an echo backend, four sessions at once, both directions, by
   t.log(`${total / MiB} MiB echoed in ${(performance.now() - t0).toFixed(0)} ms`);
   t.true(await until(() => proxy.be.counters.bytesIn === total && proxy.be.counters.bytesOut === total));
 });
+}
 
 test('backpressure client → server: a stalled server pauses the proxy reading the client', async (t) => {
   t.timeout(30_000);
@@ -90,6 +92,43 @@ test('backpressure client → server: a stalled server pauses the proxy reading 
   });
   srvSock?.resume();
   t.true(await until(() => received === 64 * MiB, 20_000), `server received ${received}`);
+  c.destroy();
+});
+
+test('small client chunks into a server that stalls then reads: byte-exact (reads never land on bytes a pending write holds)', async (t) => {
+  t.timeout(60_000);
+  const stalled = await stalledServer();
+  const proxy = await startProxy({ ports: [stalled.port] });
+  t.teardown(async () => {
+    await proxy.stop();
+    await stalled.close();
+  });
+  const c = await connect(proxy.port);
+  const sent = createHash('sha256');
+  const total = 12 * MiB;
+  const piece = 3000;
+  let queued = 0;
+  // Small writes, one per event-loop turn, so the proxy reads small chunks: once the server's
+  // kernel buffers are full, its writes of them stay pending below the 16 KiB high-water mark.
+  // No waiting for 'drain': the client may queue in its own memory (the server reads only later).
+  while (queued < total) {
+    const chunk = randomBytes(Math.min(piece, total - queued));
+    sent.update(chunk);
+    queued += chunk.length;
+    c.write(chunk);
+    await new Promise((r) => setImmediate(r));
+  }
+  t.true(await until(() => stalled.sockets.size === 1));
+  const srvSock = [...stalled.sockets][0];
+  const recv = createHash('sha256');
+  let received = 0;
+  srvSock?.on('data', (d: Buffer) => {
+    recv.update(d);
+    received += d.length;
+  });
+  srvSock?.resume();
+  t.true(await until(() => received === total, 30_000), `server received ${received}`);
+  t.is(recv.digest('hex'), sent.digest('hex'));
   c.destroy();
 });
 
