@@ -7,7 +7,10 @@
 // min(`timeout connect`, `inter`) and, once connected, `timeout check` bounds the rest (a fresh
 // deadline). Observed on haproxy 2.6: inter 200ms, timeout connect 300ms, timeout check 400ms →
 // a black-holed connect fails after 200ms (L4TOUT) and a silent server after 400ms (L7TOUT).
+// `Buffer` and `performance` from their modules: the globals are accessors (a getter call per use).
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import type { CheckResult, CheckStatus } from './status.ts';
 import { checkDeadlineQueue, type DeadlineLane, type Expirable } from './deadlines.ts';
@@ -42,10 +45,19 @@ export interface CheckTimeouts {
 
 /** Connect deadline and post-connect deadline (undefined = the connect deadline keeps running). */
 export function checkDeadlines(t: CheckTimeouts): { connect: number; afterConnect: number | undefined } {
-  const check = t.check ?? 0;
+  return { connect: connectDeadline(t), afterConnect: afterConnectDeadline(t) };
+}
+
+/** checkDeadlines().connect, without an object per check. */
+function connectDeadline(t: CheckTimeouts): number {
   const connect = t.connect ?? 0;
-  if (check > 0) return { connect: connect > 0 ? Math.min(connect, t.inter) : t.inter, afterConnect: check };
-  return { connect: t.inter, afterConnect: undefined };
+  return (t.check ?? 0) > 0 && connect > 0 ? Math.min(connect, t.inter) : t.inter;
+}
+
+/** checkDeadlines().afterConnect. */
+function afterConnectDeadline(t: CheckTimeouts): number | undefined {
+  const check = t.check ?? 0;
+  return check > 0 ? check : undefined;
 }
 
 export interface CheckEndpoint {
@@ -146,9 +158,8 @@ export class Probe implements Expirable {
 
   /** Starts a connection to `ep`; events go to `handler`. */
   static open(ep: CheckEndpoint, timeouts: CheckTimeouts, handler: ProbeHandler, start = performance.now()): Probe {
-    const dl = checkDeadlines(timeouts);
-    const p = new Probe(handler, start, dl.afterConnect, ep.tls !== undefined);
-    checkDeadlineQueue.set(p, dl.connect);
+    const p = new Probe(handler, start, afterConnectDeadline(timeouts), ep.tls !== undefined);
+    checkDeadlineQueue.set(p, connectDeadline(timeouts));
     try {
       p.#connect(ep);
     } catch (err) {

@@ -9,6 +9,14 @@
 //   passed                         → L7OK, code N, no info
 //   404 with disable-on-404 while the server is not DOWN → L7OKC (the server goes NOLB)
 // Without any expect rule a 2xx or 3xx status passes, as in HAProxy.
+//
+// Per check, the runner allocates its own object and the verdict, nothing else on a plain answer:
+// the request bytes and the expect flags are worked out once per server (HttpCheckPlan), status
+// ranges once per spec, and the head is scanned into a reused object whose reason phrase becomes
+// a string only when a failed status needs it. `Buffer` and `performance` come from their
+// modules: the globals are accessors (a getter call per use).
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import {
   CHECK_BUFSIZE,
   Probe,
@@ -149,6 +157,8 @@ export function parseResponseHead(buf: Buffer): ParsedHead | undefined | 'bad' {
   return { status: Number(m[1]), reason: m[2] ?? '', headers, bodyStart: end + sep, contentLength, chunked };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** RFC 9110 tchar, by byte. */
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+.^_`|~-") TCHAR[c.charCodeAt(0)] = 1;
@@ -168,6 +178,31 @@ function nameIs(buf: Buffer, s: number, e: number, name: string): boolean {
 const PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
 
 /**
+ * What scanHead() found, in a reusable object: the reason phrase stays a byte range of the input
+ * until someone reads `reason` (only a failed status check does), and `headers` is always empty.
+ */
+class HeadScan {
+  status = 0;
+  src: Buffer = EMPTY;
+  reasonStart = 0;
+  reasonEnd = 0;
+  bodyStart = 0;
+  contentLength: number | undefined = undefined;
+  chunked = false;
+  readonly headers: [string, string][] = [];
+
+  get reason(): string {
+    return this.reasonEnd > this.reasonStart ? this.src.toString('latin1', this.reasonStart, this.reasonEnd) : '';
+  }
+}
+
+/**
+ * The scan of the check being judged. One for the process: a scan is read synchronously, before
+ * the next read can start another one (and its `src` is the shared read buffer anyway).
+ */
+const SCAN = new HeadScan();
+
+/**
  * parseResponseHead() without strings or regexes, for the check hot path: the same answer on
  * every "plain" head (printable ASCII, tabs, CRLF or LF line ends used consistently around the
  * blank line), 'slow' on anything else so that the caller asks parseResponseHead(). Header
@@ -175,6 +210,15 @@ const PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
  * Tied to parseResponseHead() by a property test (test/checks/runners.test.ts).
  */
 export function scanResponseHead(buf: Buffer): ParsedHead | undefined | 'bad' | 'slow' {
+  const r = scanHead(buf, SCAN);
+  if (r !== 'ok') return r;
+  const { status, reason, bodyStart, contentLength, chunked } = SCAN;
+  SCAN.src = EMPTY;
+  return { status, reason, headers: [], bodyStart, contentLength, chunked };
+}
+
+/** scanResponseHead() into `out` ('ok' = a complete head is in `out`, undefined = incomplete). */
+function scanHead(buf: Buffer, out: HeadScan): 'ok' | undefined | 'bad' | 'slow' {
   const len = buf.length;
   let bad = false;
   let status = 0;
@@ -201,8 +245,14 @@ export function scanResponseHead(buf: Buffer): ParsedHead | undefined | 'bad' | 
         // first CRLFCRLF or LFLF); mixed forms are left to the reference parser.
         if (prev !== term) return 'slow';
         if (bad) return 'bad';
-        const reason = reasonEnd > reasonStart ? buf.toString('latin1', reasonStart, reasonEnd) : '';
-        return { status, reason, headers: [], bodyStart: i + 1, contentLength, chunked };
+        out.status = status;
+        out.src = buf;
+        out.reasonStart = reasonStart;
+        out.reasonEnd = reasonEnd;
+        out.bodyStart = i + 1;
+        out.contentLength = contentLength;
+        out.chunked = chunked;
+        return 'ok';
       }
       if (prev === 0) {
         // Status line: HTTP/1.[01] NNN[ reason]
@@ -274,13 +324,26 @@ function dechunk(raw: Buffer): { body: Buffer; complete: boolean } {
   }
 }
 
-function statusMatches(spec: string, code: number): boolean {
-  for (const part of spec.split(',')) {
-    const dash = part.indexOf('-');
-    if (dash < 0) {
-      if (Number(part) === code) return true;
-    } else if (code >= Number(part.slice(0, dash)) && code <= Number(part.slice(dash + 1))) return true;
+/** `status` specs as [lo0, hi0, lo1, hi1, ...], parsed once per spec string (NaN bounds never match). */
+const rangesCache = new Map<string, readonly number[]>();
+function statusRanges(spec: string): readonly number[] {
+  let r = rangesCache.get(spec);
+  if (r === undefined) {
+    const out: number[] = [];
+    for (const part of spec.split(',')) {
+      const dash = part.indexOf('-');
+      if (dash < 0) out.push(Number(part), Number(part));
+      else out.push(Number(part.slice(0, dash)), Number(part.slice(dash + 1)));
+    }
+    r = out;
+    rangesCache.set(spec, r);
   }
+  return r;
+}
+
+function statusMatches(spec: string, code: number): boolean {
+  const r = statusRanges(spec);
+  for (let i = 0; i + 1 < r.length; i += 2) if (code >= (r[i] ?? NaN) && code <= (r[i + 1] ?? NaN)) return true;
   return false;
 }
 
@@ -313,7 +376,10 @@ export function evaluateHttpExpects(
 ): CheckResult {
   const list = expects.length === 0 ? DEFAULT_EXPECTS : expects;
   const code = head.status;
-  for (const e of list) {
+  // Indexed: a for-of here allocated an iterator per check.
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    if (e === undefined) continue;
     const negate = e.negate === true;
     let match: boolean;
     switch (e.kind) {
@@ -349,17 +415,43 @@ export function evaluateHttpExpects(
   return checkResult('L7OK', '', code, durationMs);
 }
 
-/** Pre-serialised request bytes, cached per options object (checks repeat every `inter`). */
-const requestCache = new WeakMap<object, Buffer>();
-function requestBytes(o: HttpCheckOptions): Buffer {
-  const r = o.request;
-  if (Buffer.isBuffer(r)) return r;
-  let b = requestCache.get(o);
-  if (b === undefined) {
-    b = Buffer.from(typeof r === 'string' ? r : serializeHttpCheckRequest(r), 'latin1');
-    requestCache.set(o, b);
+/**
+ * What every check of one options object shares, worked out once: the serialised request, and
+ * which parts of the response the expects need. The scheduler keeps one per server.
+ */
+export class HttpCheckPlan {
+  readonly options: HttpCheckOptions;
+  readonly request: Buffer;
+  readonly expects: readonly HttpExpect[];
+  /** A string/rstring rule needs the body. */
+  readonly wantBody: boolean;
+  /** A hdr rule needs the header values (parseResponseHead, not the scanner). */
+  readonly wantHeaders: boolean;
+  readonly disableOn404: boolean;
+
+  /** The options are taken as they are now: the config builds them once, a change means a new object. */
+  constructor(o: HttpCheckOptions) {
+    const r = o.request;
+    const expects = o.expects ?? [];
+    this.options = o;
+    this.request = Buffer.isBuffer(r) ? r : Buffer.from(typeof r === 'string' ? r : serializeHttpCheckRequest(r), 'latin1');
+    this.expects = expects;
+    this.wantBody = needsBody(expects);
+    this.wantHeaders = expects.some((e) => e.kind === 'hdr');
+    this.disableOn404 = o.disableOn404 === true;
   }
-  return b;
+}
+
+/** Plans of the callers that pass options (runHttpCheck, tests), cached per options object. */
+const planCache = new WeakMap<HttpCheckOptions, HttpCheckPlan>();
+function checkPlan(o: HttpCheckOptions | HttpCheckPlan): HttpCheckPlan {
+  if (o instanceof HttpCheckPlan) return o;
+  let p = planCache.get(o);
+  if (p === undefined) {
+    p = new HttpCheckPlan(o);
+    planCache.set(o, p);
+  }
+  return p;
 }
 
 /**
@@ -369,10 +461,7 @@ function requestBytes(o: HttpCheckOptions): Buffer {
  */
 class HttpCheckRun implements ProbeHandler {
   readonly #start: number;
-  readonly #opts: HttpCheckOptions;
-  readonly #expects: readonly HttpExpect[];
-  readonly #wantBody: boolean;
-  readonly #wantHeaders: boolean;
+  readonly #plan: HttpCheckPlan;
   readonly #serverDown: boolean;
   readonly #done: (r: CheckResult) => void;
   #probe: Probe | undefined;
@@ -380,24 +469,20 @@ class HttpCheckRun implements ProbeHandler {
   #acc: Buffer | undefined;
   #finished = false;
 
-  constructor(ep: CheckEndpoint, timeouts: CheckTimeouts, opts: HttpCheckOptions, serverDown: boolean, done: (r: CheckResult) => void) {
+  constructor(ep: CheckEndpoint, timeouts: CheckTimeouts, opts: HttpCheckOptions | HttpCheckPlan, serverDown: boolean, done: (r: CheckResult) => void) {
     this.#start = performance.now();
-    this.#opts = opts;
-    const expects = opts.expects ?? [];
-    this.#expects = expects;
-    this.#wantBody = needsBody(expects);
-    this.#wantHeaders = expects.some((e) => e.kind === 'hdr');
+    this.#plan = checkPlan(opts);
     this.#serverDown = serverDown;
     this.#done = done;
     this.#probe = Probe.open(ep, timeouts, this, this.#start);
   }
 
-  static start(ep: CheckEndpoint, timeouts: CheckTimeouts, opts: HttpCheckOptions, serverDown: boolean, done: (r: CheckResult) => void): HttpCheckRun {
+  static start(ep: CheckEndpoint, timeouts: CheckTimeouts, opts: HttpCheckOptions | HttpCheckPlan, serverDown: boolean, done: (r: CheckResult) => void): HttpCheckRun {
     return new HttpCheckRun(ep, timeouts, opts, serverDown, done);
   }
 
   onConnected(p: Probe): void {
-    p.write(requestBytes(this.#opts));
+    p.write(this.#plan.request);
   }
 
   onFailed(f: ConnectFailure): void {
@@ -432,12 +517,25 @@ class HttpCheckRun implements ProbeHandler {
 
   /** The verdict on `input`, or undefined while more data is needed (`last`: none will come). */
   #judge(input: Buffer, last: boolean, p: Probe): CheckResult | undefined {
-    let head: ParsedHead | undefined | 'bad' | 'slow' = this.#wantHeaders ? 'slow' : scanResponseHead(input);
-    if (head === 'slow') head = parseResponseHead(input);
+    const plan = this.#plan;
+    let head: ParsedHead | HeadScan | undefined | 'bad';
+    const scan = plan.wantHeaders ? 'slow' : scanHead(input, SCAN);
+    if (scan === 'slow') head = parseResponseHead(input);
+    else head = scan === 'ok' ? SCAN : scan;
     if (head === 'bad') return checkResult('L7RSP', '', 0, p.elapsed());
     if (head === undefined) return undefined;
+    try {
+      return this.#verdict(head, input, last, p);
+    } finally {
+      // The scan must not keep the input alive until the next check.
+      SCAN.src = EMPTY;
+    }
+  }
+
+  #verdict(head: ParsedHead | HeadScan, input: Buffer, last: boolean, p: Probe): CheckResult | undefined {
+    const plan = this.#plan;
     let body: Buffer | undefined;
-    if (this.#wantBody) {
+    if (plan.wantBody) {
       const raw = input.subarray(head.bodyStart);
       if (head.chunked) {
         const d = dechunk(raw);
@@ -451,10 +549,10 @@ class HttpCheckRun implements ProbeHandler {
         body = raw;
       }
     }
-    if (this.#opts.disableOn404 === true && head.status === 404 && !this.#serverDown) {
+    if (plan.disableOn404 && head.status === 404 && !this.#serverDown) {
       return checkResult('L7OKC', '', 404, p.elapsed());
     }
-    return evaluateHttpExpects(head, body, this.#expects, p.elapsed());
+    return evaluateHttpExpects(head, body, plan.expects, p.elapsed());
   }
 
   #finish(r: CheckResult): void {
@@ -466,16 +564,16 @@ class HttpCheckRun implements ProbeHandler {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Starts an HTTP check; `done` is called once with the verdict. The scheduler's entry point: no
- * promise per check. `serverDown` matters for `disable-on-404` only.
+ * promise per check, and a plan (`new HttpCheckPlan(options)`, kept across checks) spares a
+ * lookup per check. `serverDown` matters for `disable-on-404` only.
  */
 export function startHttpCheck(
   ep: CheckEndpoint,
   timeouts: CheckTimeouts,
-  opts: HttpCheckOptions,
+  opts: HttpCheckOptions | HttpCheckPlan,
   serverDown: boolean,
   done: (r: CheckResult) => void,
 ): void {

@@ -15,7 +15,9 @@
 //
 // Callbacks: the handle's `onread`, the connect request's and the write request's `oncomplete`
 // are static methods shared by every connection, called by Node with the handle or request as
-// `this` / argument: nothing is allocated per event but the read's Buffer view.
+// `this` / argument, and a read is handed over as a cached view (viewOf): nothing is allocated
+// per event. `Buffer` comes from its module: the global is an accessor (a getter call per use).
+import { Buffer } from 'node:buffer';
 import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 
@@ -60,8 +62,11 @@ interface TcpHandle {
   close(): void;
   /** Called with `this` = the handle; the byte count or errno is in streamBaseState[kReadBytesOrError]. */
   onread: (this: TcpHandle) => void;
-  /** Ours: the wrapper that owns the handle (undefined once closed). */
-  owner: RawTcp | undefined;
+  /**
+   * Ours: the wrapper that owns the handle (undefined once closed). Not `owner`: node:net defines
+   * that name on TCP.prototype as an accessor over a symbol, a getter or setter call per use.
+   */
+  rawTcp: RawTcp | undefined;
 }
 
 interface TcpBinding {
@@ -171,6 +176,26 @@ function isPort(port: number): boolean {
 }
 
 /**
+ * Views on the read buffer by length, for reads of at most VIEW_CACHE_MAX bytes: every check
+ * connection reads into the same buffer and a health check's answer has the same few lengths every
+ * time, so a read costs no Buffer object. Safe because a view is only valid during the owner's
+ * socketData() call (it must copy what it keeps), like the buffer's contents. Kept for one buffer
+ * (the first one read into, the checks' shared buffer); others get a fresh view per read.
+ */
+const VIEW_CACHE_MAX = 1024;
+let viewsOf: Uint8Array | undefined;
+const views: (Buffer | undefined)[] = Array.from({ length: VIEW_CACHE_MAX + 1 }, () => undefined);
+
+function viewOf(buf: Uint8Array, n: number): Buffer {
+  if (n > VIEW_CACHE_MAX) return Buffer.from(buf.buffer, buf.byteOffset, n);
+  if (viewsOf === undefined) viewsOf = buf;
+  else if (viewsOf !== buf) return Buffer.from(buf.buffer, buf.byteOffset, n);
+  let v = views[n];
+  if (v === undefined) views[n] = v = Buffer.from(buf.buffer, buf.byteOffset, n);
+  return v;
+}
+
+/**
  * The handle's `onread` (Node calls it with the handle as `this`), defined in RawTcp's static
  * block to reach its private fields: one function for every connection.
  */
@@ -208,7 +233,7 @@ export class RawTcp {
     if (family === 0) return undefined;
     const handle = new b.tcp.TCP(b.tcp.constants.SOCKET);
     const raw = new RawTcp(owner, handle, readBuffer);
-    handle.owner = raw;
+    handle.rawTcp = raw;
     handle.onread = onRead;
     handle.useUserBuffer(readBuffer);
     const req = new b.tcp.TCPConnectWrap();
@@ -259,7 +284,7 @@ export class RawTcp {
     const h = this.#handle;
     if (h === undefined) return;
     this.#handle = undefined;
-    h.owner = undefined;
+    h.rawTcp = undefined;
     // reset() only on a connected socket: Node's TCPWrap::Reset marks the handle closing before
     // libuv's setsockopt(SO_LINGER), so if that failed (no fd yet) the handle could never be
     // closed again. On a connected Linux TCP socket it cannot fail; the close() below is for the
@@ -272,7 +297,7 @@ export class RawTcp {
     const h = this.#handle;
     if (h === undefined) return;
     this.#handle = undefined;
-    h.owner = undefined;
+    h.rawTcp = undefined;
     h.close();
   }
 
@@ -292,7 +317,7 @@ export class RawTcp {
 
   /** Connect request done. A closed handle has no owner (its connect ends with ECANCELED): ignored. */
   static readonly #onConnect = (status: number, handle: TcpHandle): void => {
-    const raw = handle.owner;
+    const raw = handle.rawTcp;
     if (raw === undefined) return;
     if (status < 0) {
       raw.#fail(new RawTcpError('connect', status));
@@ -308,13 +333,11 @@ export class RawTcp {
     /** Read callback (`this` is the handle): bytes are in the shared buffer, or an EOF/errno. */
     onRead = function (this: TcpHandle): void {
       const b = BINDINGS;
-      const raw = this.owner;
+      const raw = this.rawTcp;
       if (raw === undefined || b === undefined) return;
       const n = b.stream.streamBaseState[b.stream.kReadBytesOrError] ?? 0;
       if (n > 0) {
-        const buf = raw.#buf;
-        const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-        if (!raw.#owner.socketData(chunk) && raw.#handle === this) {
+        if (!raw.#owner.socketData(viewOf(raw.#buf, n)) && raw.#handle === this) {
           raw.#paused = true;
           this.readStop();
         }
@@ -325,7 +348,7 @@ export class RawTcp {
 
   /** A write that went asynchronous finished (the request, and the bytes it holds, are then dropped). */
   static readonly #onWritten = (status: number, handle: TcpHandle): void => {
-    const raw = handle.owner;
+    const raw = handle.rawTcp;
     if (raw !== undefined && status < 0) raw.#fail(new RawTcpError('write', status));
   };
 }

@@ -2,6 +2,8 @@
 // `check-ssl`. HAProxy reports L4OK (L6OK over TLS) with no info, L4CON with the strerror text
 // ("Connection refused"), L4TOUT with no info. The connection is reset as soon as it is up, as
 // HAProxy does (conn.ts, Probe.close).
+// `performance` from its module: the global is an accessor (a getter call per use).
+import { performance } from 'node:perf_hooks';
 import { Probe, connectFailureResult, type CheckEndpoint, type CheckTimeouts, type ConnectFailure, type ProbeHandler } from './conn.ts';
 import { checkResult, type CheckResult } from './status.ts';
 
