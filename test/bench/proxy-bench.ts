@@ -442,11 +442,11 @@ interface Running {
   stop(): Promise<void>;
 }
 
-function pinned(core: number | undefined, cmd: string, args: string[]): ChildProcess {
+function pinned(core: number | undefined, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   // taskset execs the command: the child PID is the proxy's own PID.
   return core === undefined
-    ? spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
 
 async function freePort(): Promise<number> {
@@ -531,10 +531,12 @@ async function startLb(backendPorts: number[], httpPorts: number[], core: number
   const port = await freePort();
   const httpPort = await freePort();
   // Default: the flags bin/launch.js gives a running lb (v8FlagsFor), so the bench measures what runs.
-  const flags = (process.env.LB_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter((f) => f !== '');
+  const flags = (process.env.LB_NODE_FLAGS ?? '--max-semi-space-size=1 --v8-pool-size=1').split(' ').filter((f) => f !== '');
   const prof = process.env.LB_CPU_PROF;
   if (prof !== undefined && prof !== '') flags.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
-  const child = pinned(core, process.execPath, [...flags, SELF, '--serve-l4', String(port), backendPorts.join(','), '--http-port', String(httpPort), httpPorts.join(',')]);
+  // bin/launch.js also bounds glibc's arenas for a running lb.
+  const env = process.env.MALLOC_ARENA_MAX === undefined ? { ...process.env, MALLOC_ARENA_MAX: '2' } : process.env;
+  const child = pinned(core, process.execPath, [...flags, SELF, '--serve-l4', String(port), backendPorts.join(','), '--http-port', String(httpPort), httpPorts.join(',')], env);
   child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`lb runner exited with ${code}`)));

@@ -25,16 +25,20 @@ async function cmdlineOfRunningLb(t: import('ava').ExecutionContext, env: NodeJS
   t.true(err.includes('started.'), `lb did not start: ${err}`);
   // Same PID as the process we spawned: the re-exec replaced the image, it did not fork.
   const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+  const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
   child.kill('SIGTERM');
-  return argv;
+  return [...argv, ...environ.filter((e) => e.startsWith('MALLOC_ARENA_MAX='))];
 }
 
 test('a running lb re-executes itself with its V8 flags, keeping its PID', async (t) => {
   const env = { ...process.env };
   delete env.LB_V8_FLAGS;
+  delete env.MALLOC_ARENA_MAX;
   const argv = await cmdlineOfRunningLb(t, env);
-  t.true(argv.includes('--max-semi-space-size=2'), argv.join(' '));
+  t.true(argv.includes('--max-semi-space-size=1'), argv.join(' '));
+  t.true(argv.includes('--v8-pool-size=1'), argv.join(' '));
   t.true(argv.includes('-d'));
+  t.true(argv.includes('MALLOC_ARENA_MAX=2'), 'glibc arenas bounded in the environment');
 });
 
 test('LB_V8_FLAGS replaces the flags ("" for none)', async (t) => {
