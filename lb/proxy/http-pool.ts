@@ -6,7 +6,12 @@
 //
 // - LIFO: the most recently used connection is taken first (warmest, least likely to have been
 //   closed by the server's own idle timeout), the oldest ones age out at the bottom.
-// - Bounded by `pool-max-conn`; a connection beyond it is closed by the caller.
+// - Bounded by `pool-max-conn`, and by need as HAProxy bounds it: a connection is kept idle only
+//   while the server's connections in use plus the idle ones stay within the most used at once
+//   (over this and the previous purge periods, HAProxy's "estimated need"), always keeping one.
+//   With a new client connection per request under `http-reuse safe` (no first request takes an
+//   idle connection), the pool then stays small instead of holding up to pool-max-conn sockets
+//   that nothing will use. A connection beyond either bound is closed by the caller.
 // - Idle connections older than `pool-purge-delay` are closed by one sweep timer per pool that
 //   runs only while the pool is not empty (no per-connection timer, nothing per request).
 // - A pooled connection that the server closes (FIN, reset) is removed by the owner's socket
@@ -39,6 +44,10 @@ export class IdlePool<T extends Poolable<T>> {
   #bottom: T | null = null;
   #size = 0;
   #sweep: NodeJS.Timeout | undefined = undefined;
+  /** Most connections to the server in use at once in the current purge period. */
+  #maxUsed = 0;
+  /** HAProxy's estimate of the connections the server needs, updated each purge period. */
+  #estNeed = 0;
 
   constructor(maxConn: number, purgeDelay: number) {
     this.maxConn = maxConn;
@@ -49,9 +58,19 @@ export class IdlePool<T extends Poolable<T>> {
     return this.#size;
   }
 
-  /** Adds an idle connection; false when the pool is full (the caller closes it). */
-  put(c: T, now: number): boolean {
+  /**
+   * Adds an idle connection; false when the pool is full or holds what the server needs (the
+   * caller closes it). `usedByOthers`: the server's other connections in use now (-1: unknown,
+   * no need check).
+   */
+  put(c: T, now: number, usedByOthers = -1): boolean {
     if (this.#size >= this.maxConn || !c.usable()) return false;
+    if (usedByOthers >= 0) {
+      // c itself was in use a moment ago.
+      if (usedByOthers + 1 > this.#maxUsed) this.#maxUsed = usedByOthers + 1;
+      const need = Math.max(this.#estNeed, this.#maxUsed);
+      if (this.#size > 0 && usedByOthers + this.#size + 1 > need) return false;
+    }
     c.pool = this;
     c.idleSince = now;
     c.poolPrev = null;
@@ -97,6 +116,9 @@ export class IdlePool<T extends Poolable<T>> {
 
   /** Closes connections idle for at least purgeDelay (oldest first, from the bottom). */
   purge(now: number): void {
+    // A new period: the estimate moves halfway towards the last period's peak, never below it.
+    this.#estNeed = Math.max(this.#maxUsed, (this.#estNeed + this.#maxUsed) >> 1);
+    this.#maxUsed = 0;
     for (;;) {
       const c = this.#bottom;
       if (c === null || now - c.idleSince < this.purgeDelay) return;

@@ -1040,7 +1040,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
       c.closeIdle();
       return;
     }
-    if (!poolOf(c.srv, c.be).put(c, performance.now())) c.closeIdle();
+    if (!poolOf(c.srv, c.be).put(c, performance.now(), c.srv.counters.sessCur)) c.closeIdle();
   }
 
   connectNew(srv: RuntimeServer): void {
