@@ -41,6 +41,7 @@ import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFa
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { IdlePool, type Poolable } from './http-pool.ts';
+import { ReadBuffers } from './read-buffers.ts';
 import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse, serializeResponseWith } from './http1/index.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
 import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type Counters, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
@@ -389,24 +390,20 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
 export const SERVER_READ_SIZE = 64 * 1024;
 /** Body bytes copied behind a rewritten response head to leave in the same write. */
 const INLINE_BODY_MAX = 8192;
-const READ_FREE_MAX = 64;
-const readFree: Buffer[] = [];
+const readBuffers = new ReadBuffers(SERVER_READ_SIZE, 64);
 const landing: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
 
 function takeReadBuffer(): Buffer {
-  return readFree.pop() ?? Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
+  return readBuffers.acquire();
 }
 
 function putReadBuffer(b: Buffer): void {
-  if (readFree.length < READ_FREE_MAX) readFree.push(b);
+  readBuffers.release(b);
 }
 
 /** The session's client flushed: the buffers its writes held go back to the free list. */
 function giveBackLent(s: HttpSession): void {
-  const lent = s.lent;
-  if (lent === null) return;
-  s.lent = null;
-  for (const b of lent) putReadBuffer(b);
+  readBuffers.giveBack(s);
 }
 
 /**
