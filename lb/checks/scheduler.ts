@@ -103,6 +103,12 @@ interface Task {
 export interface CheckHandle {
   /** `enable health`/`disable health` (kind 'check') and `enable agent`/`disable agent`. */
   setEnabled(kind: 'check' | 'agent', on: boolean): void;
+  /**
+   * The server's own address changed (`set server B/S addr`): the next checks that default to it
+   * (no `addr`/`port` check option, agent without `agent-addr`) go there. Checks in flight finish
+   * against the old address, as HAProxy's do.
+   */
+  setAddress(host: string, port: number): void;
   remove(): void;
 }
 
@@ -144,6 +150,11 @@ export class CheckScheduler {
     return {
       setEnabled: (kind, on) => {
         for (const t of tasks) if (t.kind === kind) t.enabled = on;
+      },
+      setAddress: (host, port) => {
+        // #execute compares the cached endpoint with reg.host/port and rebuilds it on change.
+        reg.host = host;
+        reg.port = port;
       },
       remove: () => {
         for (const t of tasks) {

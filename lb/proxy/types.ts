@@ -96,8 +96,13 @@ export function newCounters(): Counters {
 /** One backend server as the data path sees it. Health state belongs to the picker. */
 export interface RuntimeServer {
   readonly name: string;
-  readonly host: string;
-  readonly port: number;
+  /**
+   * Where new connections go. Mutable: `set server B/S addr A [port P]` (lb/stats/adapter.ts)
+   * changes them at run time, and tcp.ts/http.ts read them at each connect, so established
+   * connections keep their peer and only new ones follow (HAProxy's srv_update_addr_port).
+   */
+  host: string;
+  port: number;
   /** Per-server `maxconn`; 0 = unlimited. Beyond it, connections wait in the backend queue. */
   maxconn: number;
   /** counters.sessCur is the number of connections currently assigned to this server. */

@@ -9,6 +9,7 @@
 // (LiveServer.down*), so DOWN periods are counted exactly when the Pool is told.
 import os from 'node:os';
 import type { BuiltBackend, BuiltConfig, BuiltServer, BuiltStats } from '../proxy/build.ts';
+import { closeIdleConnections } from '../proxy/http.ts';
 import { newCounters, type Counters, type Frontend, type RequestTimings } from '../proxy/types.ts';
 import { ADMIN, statusDef, type BackendHealth, type CheckHandle, type ServerState } from '../checks/index.ts';
 import type {
@@ -483,9 +484,19 @@ export class LiveView implements RuntimeContext {
     this.#server(backend, server).state.setUserWeight(weight);
   }
 
-  setServerAddr(backend: string, server: string): void {
-    this.#server(backend, server);
-    throw new RuntimeCommandError('Changing a server address at run time is not implemented by lb yet.\n');
+  /**
+   * `set server B/S addr A [port P]` as HAProxy's srv_update_addr_port: new connections (and the
+   * checks that use the server's own address) go to A:P from now on; established connections
+   * stay where they are; idle pooled HTTP connections to the old address are closed so no new
+   * request reuses them. The stats and `show servers state` read the same runtime object.
+   */
+  setServerAddr(backend: string, server: string, addr: string, port?: number): void {
+    const ls = this.#server(backend, server);
+    const rs = ls.built.runtime;
+    rs.host = addr;
+    if (port !== undefined) rs.port = port;
+    ls.handle?.setAddress(rs.host, rs.port);
+    closeIdleConnections([rs]);
   }
 
   setCheckEnabled(backend: string, server: string, kind: 'health' | 'agent', enabled: boolean): void {
