@@ -390,7 +390,7 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
 export const SERVER_READ_SIZE = 64 * 1024;
 /** Body bytes copied behind a rewritten response head to leave in the same write. */
 const INLINE_BODY_MAX = 8192;
-const readBuffers = new ReadBuffers(SERVER_READ_SIZE, 64);
+const readBuffers = new ReadBuffers(SERVER_READ_SIZE, 32);
 const landing: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
 
 function takeReadBuffer(): Buffer {

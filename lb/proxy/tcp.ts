@@ -34,7 +34,7 @@ const kSession = Symbol('lb.tcp.session');
  * client socket has flushed, and the session reads on into another one.
  */
 const SERVER_READ_SIZE = 64 * 1024;
-const readBuffers = new ReadBuffers(SERVER_READ_SIZE);
+const readBuffers = new ReadBuffers(SERVER_READ_SIZE, 32);
 /** The buffer for the next read of the socket just handled (Node calls the generator after the callback). */
 let nextReadBuffer: Buffer = Buffer.alloc(0);
 function readBufferGenerator(): Buffer {
