@@ -19,6 +19,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const LB_DAEMON_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 const ONE_SHOT = new Set(['-c', '-v', '-vv', '-V', '-h', '--help']);
 
+/**
+ * Where Node's compile cache lives: inside the install (node_modules/.cache), filled at install
+ * time by scripts/warm-compile-cache.js, so that it survives reboots (the default is under /tmp).
+ */
+export function compileCacheDir(root) {
+  return join(root, 'node_modules', '.cache', 'hapair-compile-cache');
+}
+
 /** V8 flags `entry` wants for this command line ([] when none). */
 export function v8FlagsFor(entry, argv, env = process.env) {
   if (entry !== 'lb/main.ts' || argv.some((a) => ONE_SHOT.has(a))) return [];
@@ -41,8 +49,12 @@ export async function launch(entry) {
     if (missing.length > 0 && typeof process.execve === 'function') {
       process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, process.argv[1], ...argv], daemonEnv());
     }
-    // Cache compiled (type-stripped) modules across runs: start-up of `lb -c` drops by ~150 ms.
-    (await import('node:module')).default.enableCompileCache?.();
+    // Cache compiled (type-stripped) modules across runs: start-up of `lb -c` drops by ~150 ms,
+    // and a running lb that finds its sources there never loads the type-stripping compiler.
+    // An install directory we cannot write to falls back to Node's default directory.
+    const nodeModule = (await import('node:module')).default;
+    const r = nodeModule.enableCompileCache?.(compileCacheDir(root));
+    if (r !== undefined && r.status === nodeModule.constants?.compileCacheStatus?.FAILED) nodeModule.enableCompileCache();
     const mod = await import(pathToFileURL(join(root, entry)).href);
     await mod.main(argv);
     return;

@@ -534,12 +534,12 @@ async function startLb(backendPorts: number[], httpPorts: number[], core: number
   const flags = (process.env.LB_NODE_FLAGS ?? '--max-semi-space-size=1 --v8-pool-size=1').split(' ').filter((f) => f !== '');
   const prof = process.env.LB_CPU_PROF;
   if (prof !== undefined && prof !== '') flags.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
-  // As bin/launch.js runs lb: glibc's arenas bounded, and Node's compile cache on (its default
-  // directory), which also caches the type-stripped sources: without it every start strips the
+  // As bin/launch.js runs lb: glibc's arenas bounded, and Node's compile cache on (the install's,
+  // see compileCacheDir in bin/launch.js), which also caches the type-stripped sources: without it every start strips the
   // .ts files with a WASM compiler that then stays resident (~20 MiB more RSS than a real lb).
   const env: NodeJS.ProcessEnv = { ...process.env };
   env.MALLOC_ARENA_MAX ??= '2';
-  env.NODE_COMPILE_CACHE ??= join(tmpdir(), 'node-compile-cache');
+  env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'hapair-compile-cache');
   const child = pinned(core, process.execPath, [...flags, SELF, '--serve-l4', String(port), backendPorts.join(','), '--http-port', String(httpPort), httpPorts.join(',')], env);
   child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
   await new Promise<void>((resolve, reject) => {
