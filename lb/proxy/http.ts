@@ -41,7 +41,7 @@ import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFa
 import { errorPage, localResponse, type ErrorPage, type ErrorPages } from './http-errors.ts';
 import type { HttpHooks, HttpTxn } from './http-hooks.ts';
 import { IdlePool, type Poolable } from './http-pool.ts';
-import { ReadBuffers } from './read-buffers.ts';
+import { READ_SIZE, readBuffers } from './read-buffers.ts';
 import { Body, ChunkedDecoder, h1ErrorInfo, LengthCounter, Method, REASONS, RequestHead, ResponseHead, serializeRequest, serializeResponse, serializeResponseWith } from './http1/index.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
 import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type Counters, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
@@ -387,24 +387,9 @@ export function cidrPredicate(cidr: string): (src: string) => boolean {
  * had not received yet with another response (test/proxy/http/read-buffers.test.ts). No buffer per
  * connection life either: 64 KiB of external memory per new connection drove major GCs.
  */
-export const SERVER_READ_SIZE = 64 * 1024;
+const landing: Buffer = Buffer.allocUnsafeSlow(READ_SIZE);
 /** Body bytes copied behind a rewritten response head to leave in the same write. */
 const INLINE_BODY_MAX = 8192;
-const readBuffers = new ReadBuffers(SERVER_READ_SIZE, 32);
-const landing: Buffer = Buffer.allocUnsafeSlow(SERVER_READ_SIZE);
-
-function takeReadBuffer(): Buffer {
-  return readBuffers.acquire();
-}
-
-function putReadBuffer(b: Buffer): void {
-  readBuffers.release(b);
-}
-
-/** The session's client flushed: the buffers its writes held go back to the free list. */
-function giveBackLent(s: HttpSession): void {
-  readBuffers.giveBack(s);
-}
 
 /**
  * One connection to a server; outlives sessions while it sits in the idle pool. Plain TCP to an
@@ -435,9 +420,9 @@ class ServerConn implements Poolable<ServerConn> {
     this.resp = freeResponses.pop() ?? new ResponseHead();
     let raw: RawTcp<ServerConn> | undefined;
     if (srv.tls === undefined && rawTcpAvailable) {
-      const buf = takeReadBuffer();
+      const buf = readBuffers.acquire();
       raw = RawTcp.connect(serverEvents, this, srv.host, srv.port, buf, true);
-      if (raw === undefined) putReadBuffer(buf);
+      if (raw === undefined) readBuffers.release(buf);
       else this.rbuf = buf;
     }
     if (raw !== undefined) {
@@ -650,7 +635,7 @@ class HttpSession implements HttpTxn, QueueWaiter {
   lastSrv: RuntimeServer | undefined = undefined;
   redispatched = false;
   bq = 0;
-  /** Server read buffers that pending writes to the client still reference (see giveBackLent). */
+  /** Server read buffers that pending writes to the client still reference (given back by readBuffers.giveBack once the client flushed). */
   lent: Buffer[] | null = null;
 
   constructor(client: ClientConn, fe: Frontend) {
@@ -1833,7 +1818,7 @@ function clientEnded(cl: ClientConn): void {
 function clientDrained(cl: ClientConn): void {
   const s = cl.session;
   if (s === null) return;
-  if (s.lent !== null && cl.pending === 0) giveBackLent(s);
+  if (s.lent !== null && cl.pending === 0) readBuffers.giveBack(s);
   const c = s.conn;
   if (c !== null && c.paused) c.resume();
 }
@@ -1980,7 +1965,7 @@ function serverClosed(c: ServerConn): void {
   c.session = null;
   if (freeResponses.length < FREE_MAX && c.resp.complete) freeResponses.push(c.resp);
   if (c.rbuf !== null) {
-    putReadBuffer(c.rbuf);
+    readBuffers.release(c.rbuf);
     c.rbuf = null;
   }
 }
@@ -2021,12 +2006,12 @@ function onRawData(raw: RawTcp<ServerConn>, buf: Buffer, n: number): void {
   let own = buf;
   if (buf === landing) {
     // First bytes after the connection was idle: out of the shared buffer before anything is sent.
-    own = takeReadBuffer();
+    own = readBuffers.acquire();
     buf.copy(own, 0, 0, n);
     c.rbuf = own;
   }
   const client = s.client;
-  if (s.lent !== null && client.pending === 0) giveBackLent(s);
+  if (s.lent !== null && client.pending === 0) readBuffers.giveBack(s);
   serverChunk(c, s, n === own.length ? own : own.subarray(0, n));
   if (client.pending > 0 && c.rbuf === own) {
     // A client write still holds these bytes: the buffer goes with the session.
@@ -2035,11 +2020,11 @@ function onRawData(raw: RawTcp<ServerConn>, buf: Buffer, n: number): void {
   }
   if (raw.destroyed) return;
   if (c.active) {
-    if (c.rbuf === null) c.rbuf = takeReadBuffer();
+    if (c.rbuf === null) c.rbuf = readBuffers.acquire();
     raw.setReadBuffer(c.rbuf);
   } else {
     if (c.rbuf !== null) {
-      putReadBuffer(c.rbuf);
+      readBuffers.release(c.rbuf);
       c.rbuf = null;
     }
     raw.setReadBuffer(landing);

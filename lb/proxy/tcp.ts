@@ -21,7 +21,7 @@ import { LOG_INFO } from '../log/targets.ts';
 import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
 import { afterConnectFailure, redispatchTarget, serverTlsOptions, type ConnectFailure } from './connect.ts';
 import type { QueueEntry, QueueWaiter } from './queue.ts';
-import { ReadBuffers, type Borrower } from './read-buffers.ts';
+import { readBuffers, type Borrower } from './read-buffers.ts';
 import { bumpSessions, hasFreeSlot, processCounters, releaseServerSlot, takeServerSlot, type Backend, type ConnInfo, type Frontend, type FrontendLog, type RuntimeServer } from './types.ts';
 
 const kSession = Symbol('lb.tcp.session');
@@ -33,8 +33,6 @@ const kSession = Symbol('lb.tcp.session');
  * pending afterwards keeps a view of the buffer, which is then lent to the session until its
  * client socket has flushed, and the session reads on into another one.
  */
-const SERVER_READ_SIZE = 64 * 1024;
-const readBuffers = new ReadBuffers(SERVER_READ_SIZE, 32);
 /** The buffer for the next read of the socket just handled (Node calls the generator after the callback). */
 let nextReadBuffer: Buffer = Buffer.alloc(0);
 function readBufferGenerator(): Buffer {
@@ -79,7 +77,7 @@ class TcpSession implements QueueWaiter, ConnInfo, Borrower {
   inspectBuf: Buffer | undefined = undefined;
   inspectLen = 0;
   hello: ClientHello | undefined = undefined;
-  /** Where the server socket reads (see SERVER_READ_SIZE); replaced when a write still holds it. */
+  /** Where the server socket reads (read-buffers.ts); replaced when a write still holds it. */
   /** Where the server socket reads (read-buffers.ts); null until it connects. */
   rbuf: Buffer | null = null;
   /** Read buffers still referenced by pending client writes. */
