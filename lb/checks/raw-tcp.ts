@@ -19,7 +19,7 @@
 // per event. `Buffer` comes from its module: the global is an accessor (a getter call per use).
 import { Buffer } from 'node:buffer';
 import { isIP } from 'node:net';
-import { getSystemErrorName } from 'node:util';
+import { loadHandleBindings, RawTcpError } from '../net/raw-tcp.ts';
 
 /** What the wrapper reports to (a Probe, conn.ts). Same names and meanings as its net.Socket listeners. */
 export interface RawTcpOwner {
@@ -109,47 +109,12 @@ function isStreamBinding(v: unknown): v is StreamBinding {
   return typeof v.WriteWrap === 'function' && v.streamBaseState instanceof Int32Array && typeof v.kReadBytesOrError === 'number' && typeof v.kLastWriteWasAsync === 'number';
 }
 
-/** The bindings, or undefined when this Node does not have them in the expected shape. */
-function loadBindings(): { tcp: TcpBinding; stream: StreamBinding } | undefined {
-  try {
-    const binding: unknown = Reflect.get(process, 'binding');
-    if (typeof binding !== 'function') return undefined;
-    const tcp: unknown = Reflect.apply(binding, process, ['tcp_wrap']);
-    const stream: unknown = Reflect.apply(binding, process, ['stream_wrap']);
-    if (!isTcpBinding(tcp) || !isStreamBinding(stream)) return undefined;
-    return { tcp, stream };
-  } catch {
-    return undefined;
-  }
-}
-
-const BINDINGS = loadBindings();
+const BINDINGS = loadHandleBindings(isTcpBinding, isStreamBinding);
 /** libuv's UV_EOF: the peer closed. */
 const UV_EOF = -4095;
 
 /** True when this Node offers the handle API RawTcp needs. */
 export const rawTcpAvailable = BINDINGS !== undefined;
-
-/** A system error shaped like Node's (`code`, `errno`, `syscall`), so errnoText() maps it alike. */
-export class RawTcpError extends Error {
-  readonly code: string;
-  readonly errno: number;
-  readonly syscall: string;
-
-  constructor(syscall: string, errno: number, where = '') {
-    let code: string;
-    try {
-      code = getSystemErrorName(errno);
-    } catch {
-      code = `Unknown system error ${errno}`;
-    }
-    super(`${syscall} ${code}${where}`);
-    this.name = 'Error';
-    this.code = code;
-    this.errno = errno;
-    this.syscall = syscall;
-  }
-}
 
 /**
  * isIP() of the check hosts seen so far: the same few host strings come back every interval, and a
@@ -241,7 +206,7 @@ export class RawTcp {
     const err = family === 4 ? handle.connect(req, host, port) : handle.connect6(req, host, port);
     if (err < 0) {
       raw.#drop();
-      process.nextTick(RawTcp.#reportLater, raw, new RawTcpError('connect', err, ` ${host}:${port}`));
+      process.nextTick(RawTcp.#reportLater, raw, new RawTcpError('connect', err, host, port));
     }
     return raw;
   }

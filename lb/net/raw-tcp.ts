@@ -127,21 +127,30 @@ function isStreamBinding(v: unknown): v is StreamBinding {
   );
 }
 
-function loadBindings(): { tcp: TcpBinding; stream: StreamBinding } | undefined {
-  // LB_RAW_TCP=0 turns the raw path off (callers use net.Socket): a switch for diagnosis, and how
-  // the tests run the fallback.
-  if (process.env.LB_RAW_TCP === '0') return undefined;
+/**
+ * Node's tcp_wrap and stream_wrap bindings, when `process.binding` gives them in the shape the
+ * guards accept; undefined otherwise. Shared with the health checks' wrapper (lb/checks/raw-tcp.ts).
+ */
+export function loadHandleBindings<T, S>(isTcp: (v: unknown) => v is T, isStream: (v: unknown) => v is S): { tcp: T; stream: S } | undefined {
   try {
     const binding: unknown = Reflect.get(process, 'binding');
     if (typeof binding !== 'function') return undefined;
     const tcp: unknown = Reflect.apply(binding, process, ['tcp_wrap']);
     const stream: unknown = Reflect.apply(binding, process, ['stream_wrap']);
-    if (!isTcpBinding(tcp) || !isStreamBinding(stream)) return undefined;
+    if (!isTcp(tcp) || !isStream(stream)) return undefined;
     return { tcp, stream };
   } catch {
     return undefined;
   }
 }
+
+function loadBindings(): { tcp: TcpBinding; stream: StreamBinding } | undefined {
+  // LB_RAW_TCP=0 turns the raw path off (callers use net.Socket): a switch for diagnosis, and how
+  // the tests run the fallback.
+  if (process.env.LB_RAW_TCP === '0') return undefined;
+  return loadHandleBindings(isTcpBinding, isStreamBinding);
+}
+
 
 const B = loadBindings();
 
