@@ -91,7 +91,10 @@ export class Deadlines {
     const now = performance.now();
     let next = Infinity;
     const expired: Expirable[] = [];
+    const expiredDue: number[] = [];
+    let lanesFired = 0;
     for (const lane of this.#lanes.values()) {
+      const before = expired.length;
       const { owners, dues, tail } = lane;
       let h = lane.head;
       // Drop cleared slots even when not due yet, fire the due ones, stop at the first live one.
@@ -107,7 +110,9 @@ export class Deadlines {
         o.deadlineSlot = -1;
         o.deadlineLane = undefined;
         expired.push(o);
+        expiredDue.push(due);
       }
+      if (expired.length > before) lanesFired++;
       lane.head = h;
       if (h === tail) {
         // Empty: refill from index 0 (every slot before `tail` is already undefined).
@@ -125,6 +130,14 @@ export class Deadlines {
       }
     }
     if (next < Infinity) this.#arm(next);
+    // Each lane is in due order; when a late wake-up finds several lanes due, merge them so that
+    // deadlines still expire in due order (a stable sort keeps each lane's own order).
+    if (lanesFired > 1) {
+      const order = expired.map((_, i) => i).sort((x, y) => (expiredDue[x] ?? 0) - (expiredDue[y] ?? 0));
+      const sorted = order.map((i) => expired[i]!);
+      expired.length = 0;
+      expired.push(...sorted);
+    }
     // After the bookkeeping: an expire() may set new deadlines.
     for (const o of expired) o.expire();
   }

@@ -310,3 +310,24 @@ test('deadlines: one timer, cleared ones never fire, due ones fire in order and 
   t.true(c.at - t0 >= 20 && a.at - t0 >= 60, `c ${c.at - t0} a ${a.at - t0}`);
   t.is(q.size, 0);
 });
+
+test('deadlines: a late wake-up that finds several durations due expires them in due order', async (t) => {
+  const q = new Deadlines();
+  const fired: string[] = [];
+  const mk = (name: string) => ({
+    deadlineSlot: -1,
+    deadlineLane: undefined,
+    expire() {
+      fired.push(name);
+    },
+  });
+  q.set(mk('late'), 60);
+  q.set(mk('early'), 20);
+  q.set(mk('middle'), 40);
+  // Block the loop past every deadline: the one wake-up then finds all three lanes due.
+  const end = performance.now() + 100;
+  while (performance.now() < end);
+  const until = performance.now() + 5000;
+  while (fired.length < 3 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(fired, ['early', 'middle', 'late']);
+});
