@@ -83,7 +83,9 @@ test('same config, same requests: lb answers like haproxy 2.6 (routing, header r
   try {
     await sleep(300);
     for (const r of REQUESTS) {
-      const [h, l] = await Promise.all([exchange(hp!, r), exchange(lp!, r)]);
+      // Up to 10 s each: the refused server's retries take ~3 s (1 s turn-around per retry), on
+      // the edge of exchange()'s default wait on a loaded machine. Answers end the wait anyway.
+      const [h, l] = await Promise.all([exchange(hp!, r, 10_000), exchange(lp!, r, 10_000)]);
       t.is(summary(l), summary(h), `${r.split('\r\n')[0] ?? ''}\nlb stderr: ${lb.stderr()}\nhaproxy stderr: ${herr}`);
     }
     // Sanity: the comparison saw real answers, not two empty strings.
