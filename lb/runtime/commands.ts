@@ -285,7 +285,7 @@ function showServersState(rest: readonly string[], ctx: RuntimeContext): string 
 // ---------------------------------------------------------------------------------------------
 // show stat / show info
 
-function parseStatRequest(rest: readonly string[], ctx: RuntimeContext): StatRequest | string {
+function parseStatRequest(rest: readonly string[], ctx: RuntimeContext, level: Level): StatRequest | string {
   let format: StatRequest['format'] = 'csv';
   let up = false;
   let noMaint = false;
@@ -311,7 +311,7 @@ function parseStatRequest(rest: readonly string[], ctx: RuntimeContext): StatReq
     typeMask = atoi(type);
     serverId = atoi(sid);
   }
-  return { format, desc: false, up, noMaint, proxyId, typeMask, serverId };
+  return { format, desc: false, up, noMaint, proxyId, typeMask, serverId, legends: levelAtLeast(level, 'operator') };
 }
 
 /** C's atoi(): leading blanks, sign and digits; 0 when there are none. */
@@ -489,8 +489,8 @@ export const COMMANDS: readonly CommandDef[] = [
     usage: 'show stat [json|no-maint|typed|up]*',
     help: 'report counters for each proxy and server',
     level: 'user',
-    run(rest, ctx) {
-      const req = parseStatRequest(rest, ctx);
+    run(rest, ctx, session) {
+      const req = parseStatRequest(rest, ctx, session.level);
       return typeof req === 'string' ? req : ctx.renderStat(req);
     },
   },

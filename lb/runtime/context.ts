@@ -106,6 +106,8 @@ export interface StatRequest {
   readonly proxyId: number;
   readonly typeMask: number;
   readonly serverId: number;
+  /** Fill addr, cookie and algo: HAProxy does so for CLI sessions at operator or admin level. */
+  readonly legends: boolean;
 }
 
 /** `show info` values keyed by HAProxy's field names (lb/runtime/info.ts lists them). */

@@ -558,7 +558,7 @@ export class LiveView implements RuntimeContext {
   renderStat(req: StatRequest): string {
     const snap = this.snapshot();
     const source: StatsSource = req.proxyId === -1 ? snap : { process: snap.process, proxies: snap.proxies.filter((p) => p.id === req.proxyId) };
-    const filter = { hideDown: req.up, hideMaint: req.noMaint };
+    const filter = { hideDown: req.up, hideMaint: req.noMaint, legends: req.legends };
     const keep = (kind: string, sid: number): boolean => {
       const mask = kind === 'F' || kind === 'L' ? 1 : kind === 'B' ? 2 : 4;
       if (req.typeMask !== -1 && (req.typeMask & mask) === 0) return false;

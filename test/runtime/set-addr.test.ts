@@ -153,12 +153,17 @@ listen stats
   t.is(st['srv_addr'], '127.0.0.1');
   t.is(st['srv_port'], String(b.port));
   t.is(st['srv_check_port'], '0', 'the check has no port of its own');
-  // `show stat` on the CLI leaves addr empty (lb does not pass the CLI level to the renderer):
-  // the stats page with `stats show-legends` shows it.
-  const csv = (await getPath(statsPort, '/stats;csv')).split('\n');
-  const cols = (csv[0] ?? '').slice(2).split(',');
-  const s1 = (csv.find((l) => l.startsWith('be,s1,')) ?? '').split(',');
-  t.is(s1[cols.indexOf('addr')], `127.0.0.1:${b.port}`);
+  // The stats page with `stats show-legends`, and `show stat` on an admin CLI (HAProxy fills
+  // addr from operator level up), show it.
+  const addrOf = (text: string): string | undefined => {
+    const csv = text.split('\n');
+    const cols = (csv.find((l) => l.startsWith('# pxname,')) ?? '').slice(2).split(',');
+    return (csv.find((l) => l.startsWith('be,s1,')) ?? '').split(',')[cols.indexOf('addr')];
+  };
+  t.is(addrOf(await getPath(statsPort, '/stats;csv')), `127.0.0.1:${b.port}`);
+  t.is(addrOf(await cli(sock, 'show stat')), `127.0.0.1:${b.port}`);
+  t.regex(await cli(sock, 'show stat typed'), new RegExp(`^S\\.\\d+\\.1\\.73\\.addr\\.1:CGS:str:127\\.0\\.0\\.1:${b.port}$`, 'm'));
+  t.is(addrOf(await cli(sock, 'user; show stat')), '', 'a user-level session sees no address');
 
   // The health check follows: A is gone for good, B answers the checks, s1 stays UP.
   a.server.close();
