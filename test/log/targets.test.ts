@@ -3,13 +3,16 @@
 process.env.TZ = 'UTC';
 
 import test from 'ava';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { HeaderBuilder, LOG_INFO, Logger, validateLogTarget, type LogTargetSpec } from '../../lb/log/targets.ts';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 function spec(args: string): LogTargetSpec {
   const r = validateLogTarget(args.split(' '));
@@ -196,7 +199,7 @@ test('unix datagram target (/dev/log style): one datagram per message, exact byt
   ].join('\n')]);
   let out = '';
   rx.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 10_000;
   while (!out.includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   const logger = new Logger([spec(`${sockPath} local3`), spec(`${sockPath} local1 notice`)], { pid: 77, now: FIXED_NOW });
   const msgs = ['first line', 'second "line" with\nnewline', 'x'.repeat(2000)];
@@ -225,7 +228,7 @@ test('unix datagram target without a listener: drops are counted, nothing stalls
   const t0 = Date.now();
   for (let i = 0; i < 50; i++) logger.log(LOG_INFO, `lost ${i}`);
   t.true(Date.now() - t0 < 200, 'logging must not block');
-  const end = Date.now() + 3000;
+  const end = Date.now() + 10_000;
   while ((logger.stats()[0]?.dropped ?? 0) < 50 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   t.is(logger.stats()[0]?.dropped, 50);
   t.is(logger.stats()[0]?.sent, 0);
@@ -242,7 +245,7 @@ test('unix datagram target with a missing helper binary: drops, no throw', async
 
 // ------------------------------------------------------------------------------------------- fd
 
-test('fd target writes raw lines to stdout (child process)', (t) => {
+test('fd target writes raw lines to stdout (child process)', async (t) => {
   const node = process.execPath;
   const mod = path.resolve('lb/log/targets.ts');
   const code = `import { Logger, validateLogTarget } from ${JSON.stringify(mod)};
@@ -251,7 +254,9 @@ if (!s.ok) throw new Error(s.error);
 const l = new Logger([s.value]);
 l.log(6, 'hello stdout'); l.log(3, 'second');
 await l.close();`;
-  const out = execFileSync(node, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  // Asynchronous: a synchronous child would block this file's other tests (their deadlines ran
+  // out while the event loop waited for it on a loaded machine).
+  const { stdout: out } = await execFileAsync(node, ['--input-type=module', '-e', code], { encoding: 'utf8' });
   t.is(out, '<6>hello stdout\n<3>second\n');
 });
 
