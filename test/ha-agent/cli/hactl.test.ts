@@ -1,7 +1,7 @@
 // hactl and the control socket, in process: runCli() against Daemons on fake hosts (control.ts's
 // real unix socket in a temp directory), plus the protocol's edge cases.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
@@ -74,7 +74,7 @@ test('the socket is mode 0600; a stale socket file is replaced; a live one is re
   await t.throwsAsync(() => ControlServer.listen(p.sockA, handler), { code: 'ERR_HA_CONTROL_IN_USE' });
   // A stale socket (left by a SIGKILLed agent: the file exists, nobody listens) is removed at start.
   const stale = join(p.dir, 'stale.sock');
-  writeStaleSocket(stale);
+  await writeStaleSocket(stale);
   t.true(statSync(stale).isSocket());
   const cs = await ControlServer.listen(stale, handler);
   t.is(statSync(stale).mode & 0o777, 0o600);
@@ -88,9 +88,13 @@ test('the socket is mode 0600; a stale socket file is replaced; a live one is re
 });
 
 /** Leaves a socket inode nobody listens on (what a SIGKILLed agent leaves behind). */
-function writeStaleSocket(path: string): void {
-  const r = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
-  if (!existsSync(path)) throw new Error(`could not create a stale socket: ${String(r.stderr)}`);
+async function writeStaleSocket(path: string): Promise<void> {
+  // Asynchronous: a synchronous child would stall the other tests of this file.
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise((resolve) => child.on('close', resolve));
+  if (!existsSync(path)) throw new Error(`could not create a stale socket: ${err}`);
 }
 
 test('unreachable agent → exit 2 and the message names the socket', async (t) => {

@@ -177,10 +177,15 @@ backend b
   t.regex(err, /lb\.cfg:8\] : 'stick-table' is not supported yet by the running lb: refusing to start\./);
   t.regex(err, /lb\.cfg:9\] : 'http-request track-sc0' is not supported yet by the running lb/);
   t.notRegex(err, /started\./);
-  const { spawnSync } = await import('node:child_process');
-  const check = spawnSync(process.execPath, [new URL('../../../bin/lb.js', import.meta.url).pathname, '-c', '-f', cfg], { encoding: 'utf8' });
-  t.is(check.status, 0);
-  t.regex(check.stderr + check.stdout, /\[WARNING\].*'stick-table' is parsed but not yet enforced/);
+  // Asynchronous: a synchronous `lb -c` would stall this file's other tests and their deadlines.
+  const { execFile } = await import('node:child_process');
+  const check = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = execFile(process.execPath, [new URL('../../../bin/lb.js', import.meta.url).pathname, '-c', '-f', cfg], { encoding: 'utf8' }, (_e, stdout, stderr) =>
+      resolve({ code: child.exitCode, out: stderr + stdout }),
+    );
+  });
+  t.is(check.code, 0);
+  t.regex(check.out, /\[WARNING\].*'stick-table' is parsed but not yet enforced/);
 });
 
 test('lb -f refuses -D (daemon) with a clear message', async (t) => {
