@@ -16,7 +16,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
@@ -82,6 +82,15 @@ function run(file: string, args: readonly string[], timeoutMs = 10_000): Promise
       resolve({ code, stdout, stderr: stderr || (err?.message ?? '') });
     });
   });
+}
+
+/** A command held by an idle `ip -batch -` (Drill.armIp). */
+export interface ArmedIp {
+  /**
+   * Hands the command over: `at` is the epoch ms taken just before the write (the fault instant);
+   * `done` resolves when ip has run it (its next `link show dev eth0`, text included).
+   */
+  fire(): { readonly at: number; readonly done: Promise<{ readonly at: number; readonly show: string }> };
 }
 
 export class Drill {
@@ -254,6 +263,28 @@ export class Drill {
       .toSorted((x, y) => x.at - y.at);
   }
 
+  /**
+   * ha-agent's own transition records (the JSON lines on its stdout, timed by the agent when its
+   * state machine steps), oldest first; [] for keepalived. The notify script's time comes later by
+   * a fork and a `date` (100–250 ms on a loaded host): these show when the agent itself moved.
+   */
+  agentTransitions(node: NodeName): { readonly at: number; readonly state: string }[] {
+    const out: { at: number; state: string }[] = [];
+    for (const line of (this.#agents.get(node)?.stderr ?? []).join('').split('\n')) {
+      if (!line.startsWith('{"time":')) continue;
+      let j: unknown;
+      try {
+        j = JSON.parse(line);
+      } catch {
+        continue; // a line cut by the output buffer's limit
+      }
+      if (typeof j === 'object' && j !== null && 'time' in j && 'to' in j && typeof j.time === 'string' && typeof j.to === 'string') {
+        out.push({ at: Date.parse(j.time), state: j.to });
+      }
+    }
+    return out;
+  }
+
   state(node: NodeName): string {
     return this.transitions(node).at(-1)?.state ?? 'NONE';
   }
@@ -355,6 +386,75 @@ export class Drill {
   async link(node: NodeName, up: boolean): Promise<void> {
     const r = await run('ip', ['-n', this.ns[node], 'link', 'set', 'dev', 'eth0', up ? 'up' : 'down']);
     if (r.code !== 0) throw new Error(`ip link set ${up ? 'up' : 'down'} failed on ${node}: ${r.stderr}`);
+  }
+
+  /**
+   * Starts `ip -batch -` in node's namespace and waits until it is idle on its stdin, so that a
+   * fault can later be injected by handing it one line: the fault instant is the write, not the
+   * start of a process. Why: under load, `ip link set` run from the test process (execFile: fork
+   * of a large process, exec, ip's own start) took 190–310 ms before the link actually went down
+   * (A's agent saw eth0 down 250 ms after a fault instant taken before execFile), and the drill
+   * charged those to the agents' failover. The batch runs at nice -20 (drills run as root) so that
+   * its wake-up is not queued behind the load either; what remains between the write and the link
+   * going down (a wake-up and one netlink request) is still counted, so the measurement stays
+   * conservative. ip prints (and flushes) each `link show` at once: that is how readiness and
+   * completion are seen.
+   */
+  async armIp(node: NodeName, command: string, timeoutMs = 10_000): Promise<ArmedIp> {
+    const child = this.lab.spawn(this.ns[node], ['ip', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, -20);
+      } catch {
+        // Not permitted: the write-to-effect latency is then reported larger, never hidden.
+      }
+    }
+    let out = '';
+    let err = '';
+    let waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+    const fail = (why: string): void => waiter?.reject(new Error(`ip -batch in ${node}: ${why}${err === '' ? '' : `: ${err.trim()}`}`));
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (/^\d+: eth0[:@]/m.test(out)) waiter?.resolve();
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on('error', (e) => fail(e.message));
+    child.once('exit', (code, signal) => fail(`exited (${String(code ?? signal)})`));
+    // Resolves on the next `link show dev eth0` output, rejects on exit, error or timeout.
+    const shown = (): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+        waiter = {
+          resolve: () => {
+            clearTimeout(timer);
+            waiter = undefined;
+            const text = out;
+            out = '';
+            resolve(text);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            waiter = undefined;
+            reject(e);
+          },
+        };
+      });
+    const ready = shown();
+    child.stdin?.write('link show dev eth0\n');
+    await ready;
+    return {
+      fire: () => {
+        const done = shown().then((text) => {
+          child.stdin?.end();
+          return { at: Date.now(), show: text };
+        });
+        const at = Date.now();
+        child.stdin?.write(`${command}\nlink show dev eth0\n`);
+        return { at, done };
+      },
+    };
   }
 
   /** Multicast flooding towards the nodes' bridge ports (default both) on (heal) or off (split). */

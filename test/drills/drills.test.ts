@@ -10,7 +10,9 @@
 // scenario asserts the MECHANISM bound that a regression would break, and logs the goal verdict:
 //   (a) link down / SIGKILL: B takes over within Master_Down_Interval (3 × 0.1 + skew 0.061 s)
 //       plus 100 ms for VIP + ARP + first answer; a slow effect path (e.g. a spawn per action:
-//       0.57 s before it was removed) fails it.
+//       0.57 s before it was removed) fails it. The link-down fault starts when its command is
+//       handed to an `ip` already running (Drill.armIp): a fresh `ip` took 190–310 ms to bring the
+//       link down under load, which had been charged to the agents.
 //   (b) SIGTERM: B takes over in under half of Master_Down_Interval (180 ms): only the priority-0
 //       advert can do that; without it B would wait the full interval.
 //   (c) track fails: under Master_Down_Interval: only the immediate resign can do that

@@ -2,8 +2,9 @@
 // client served steadily by A, injects one fault, measures, and tears everything down.
 //
 // What is measured (times in ms, from the client's probes every 10 ms, each with an 80 ms timeout):
-// - failoverMs: from the fault (taken just before the command or signal that injects it) to the end
-//   of the first probe answered by node B. Resolution: one probe period (10 ms) plus the probe's RTT.
+// - failoverMs: from the fault (taken just before the command or signal that injects it; for a
+//   link down, just before the command is handed to an `ip` already running, see Drill.armIp) to
+//   the end of the first probe answered by node B. Resolution: one probe period (10 ms) plus the probe's RTT.
 // - failed: probes that failed and started between fault − 80 ms (one probe timeout: a probe in
 //   flight when the fault hits can fail because of it) and the end of the observation window.
 // - final: each node's state (from its notify script) and who holds the VIP, at the window's end.
@@ -11,7 +12,7 @@
 // servedMs (the client is served again: first success after the last failure).
 import { type ProbeRecord, failedBetween, firstAnswerFrom, lastAnswerer, probesBetween, servedAgainAt } from './analyze.ts';
 import type { AgentKind, AuthKind } from './conf.ts';
-import { Drill, PROBE_TIMEOUT_MS } from './drill.ts';
+import { type ArmedIp, Drill, PROBE_TIMEOUT_MS } from './drill.ts';
 import type { ExecutionContext } from 'ava';
 
 export const SCENARIOS = ['a-link', 'a-kill', 'a-host', 'b-term', 'c-track', 'd-split', 'd-split-loser-first', 'e-switchover'] as const;
@@ -96,10 +97,13 @@ async function failover(d: Drill, id: ScenarioId): Promise<ScenarioResult> {
   const deadline = failoverDeadlineMs(d);
   await d.startProbing(deadline + settleMs(d) + 10_000);
   const notes: string[] = [];
-  const tFault = Date.now();
+  // a-link: `ip` is started and idle before the fault instant (Drill.armIp says why).
+  const armed = id === 'a-link' ? await d.armIp('A', 'link set dev eth0 down') : undefined;
+  let tFault = Date.now();
   switch (id) {
     case 'a-link':
-      await d.link('A', false);
+      if (armed === undefined) throw new Error('a-link: ip not armed');
+      tFault = await fireLinkDown(armed, notes);
       break;
     case 'a-kill':
       d.signalAgent('A', 'SIGKILL', true);
@@ -133,6 +137,8 @@ async function failover(d: Drill, id: ScenarioId): Promise<ScenarioResult> {
   if (id === 'a-kill' && view.A.vip) notes.push("the killed agent's VIP stays on A's eth0 and A's responder keeps answering until B's gratuitous ARP");
   const last = lastAnswerer(d.probes, Number.POSITIVE_INFINITY);
   if (last !== 'B') notes.push(`client last answered by ${last ?? 'nobody'}`);
+  const own = ownTimeline(d, tFault);
+  if (own.length > 0) notes.push(`agents' own logs: ${own.join(', ')}`);
   return {
     ...base(d, id),
     failoverMs: first === undefined ? null : first.e - tFault,
@@ -142,6 +148,16 @@ async function failover(d: Drill, id: ScenarioId): Promise<ScenarioResult> {
     notes,
     timeline: timeline(d, tFault),
   };
+}
+
+/** Fires an armed `link set dev eth0 down`; returns the fault instant, checks that eth0 is down. */
+async function fireLinkDown(armed: ArmedIp, notes: string[]): Promise<number> {
+  const fired = armed.fire();
+  const done = await fired.done;
+  const flags = /^\d+: eth0[:@][^<\n]*<([^>]*)>/m.exec(done.show)?.[1];
+  if (flags === undefined || flags.split(',').includes('UP')) throw new Error(`eth0 is not down after the command: ${done.show.trim()}`);
+  notes.push(`link down confirmed by ip +${done.at - fired.at} ms`);
+  return fired.at;
 }
 
 /**
@@ -320,6 +336,15 @@ function timeline(d: Drill, t0: number): string[] {
   const all: { at: number; text: string }[] = [];
   for (const node of ['A', 'B'] as const) {
     for (const tr of d.transitions(node)) if (tr.at >= t0 - 50) all.push({ at: tr.at, text: `${node}→${tr.state} ${tr.at >= t0 ? '+' : ''}${Math.round(tr.at - t0)} ms` });
+  }
+  return all.toSorted((x, y) => x.at - y.at).map((x) => x.text);
+}
+
+/** Both agents' own transition records from t0 on (ha-agent only: see Drill.agentTransitions). */
+function ownTimeline(d: Drill, t0: number): string[] {
+  const all: { at: number; text: string }[] = [];
+  for (const node of ['A', 'B'] as const) {
+    for (const tr of d.agentTransitions(node)) if (tr.at >= t0 - 50) all.push({ at: tr.at, text: `${node}→${tr.state} ${tr.at >= t0 ? '+' : ''}${Math.round(tr.at - t0)} ms` });
   }
   return all.toSorted((x, y) => x.at - y.at).map((x) => x.text);
 }
