@@ -176,6 +176,40 @@ export interface ScriptedHttpServer extends TestBackend {
 }
 
 /**
+ * Bytes received and not consumed yet, in a store that grows by doubling: appending stays linear
+ * (concatenating on every read made an 8 MiB body cost seconds of CPU in the test process, which
+ * also runs lb).
+ */
+class PendingBytes {
+  #store = Buffer.alloc(0);
+  #start = 0;
+  #end = 0;
+
+  append(d: Buffer): Buffer {
+    if (this.#end + d.length > this.#store.length) {
+      const live = this.#end - this.#start;
+      const next = Buffer.allocUnsafe(Math.max(2 * live, live + d.length, 4096));
+      this.#store.copy(next, 0, this.#start, this.#end);
+      this.#store = next;
+      this.#start = 0;
+      this.#end = live;
+    }
+    d.copy(this.#store, this.#end);
+    this.#end += d.length;
+    return this.view();
+  }
+
+  /** The unconsumed bytes (a view: copy what must outlive the next append). */
+  view(): Buffer {
+    return this.#store.subarray(this.#start, this.#end);
+  }
+
+  consume(n: number): void {
+    this.#start += n;
+  }
+}
+
+/**
  * A keep-alive HTTP/1.1 backend written on raw sockets, independent of lb's parser: it frames
  * requests by Content-Length or chunked coding (simple decoder), records them, and writes what
  * `answer` returns. Pipelined requests are answered in order.
@@ -185,11 +219,11 @@ export async function scriptedHttpServer(answer: (req: SeenRequest, sock: net.So
   const b = new Backend((sock, self) => {
     const conn = self.connections;
     let seq = 0;
-    let buf = Buffer.alloc(0);
+    const pending = new PendingBytes();
     let held = false;
     sock.on('data', (d: Buffer) => {
       if (held) return;
-      buf = Buffer.concat([buf, d]);
+      let buf = pending.append(d);
       for (;;) {
         const he = buf.indexOf('\r\n\r\n');
         if (he < 0) return;
@@ -226,7 +260,8 @@ export async function scriptedHttpServer(answer: (req: SeenRequest, sock: net.So
           body = buf.subarray(p, p + cl);
           p += cl;
         }
-        buf = buf.subarray(p);
+        pending.consume(p);
+        buf = pending.view();
         const req: SeenRequest = { method, target, version, headers, head, body: Buffer.from(body), conn, seq: ++seq };
         requests.push(req);
         const a = answer(req, sock);
