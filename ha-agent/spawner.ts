@@ -91,6 +91,20 @@ sub pump {
   print "eof $j->[0]\n" if $job && --$job->{open} == 0;
   return 0;
 }
+# Reports every command that has exited. Also called between the forks of a batch of 'run' lines:
+# each fork waits for its exec, and a batch of 30 took seconds under load; exits must not wait for it.
+sub reap {
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $id = delete $pid2id{$pid}; next unless defined $id;
+    my $st = $?;
+    # Everything the command wrote is in its pipes now: relay it before "exit", so node's grace
+    # period (for pipes held by a background grandchild) never cuts off the command's own output.
+    if (my $job = $jobs{$id}) {
+      for my $fh (@{$job->{fhs}}) { while (defined fileno($fh) && IO::Select->new($fh)->can_read(0)) { last unless pump($fh) } }
+    }
+    print "exit $id ", (($st & 127) ? -1 : ($st >> 8)), " ", ($st & 127), "\n";
+  }
+}
 print "ready\n";
 while (1) {
   for my $fh ($sel->can_read()) {
@@ -103,7 +117,7 @@ while (1) {
       $in .= $b;
       while ($in =~ s/^([^\n]*)\n//) {
         my @f = split / /, $1; my $op = shift @f // '';
-        if ($op eq 'run') { run(@f) } elsif ($op eq 'done') { forget($f[0]) }
+        if ($op eq 'run') { run(@f); reap() } elsif ($op eq 'done') { forget($f[0]) }
       }
     } elsif ($fd == fileno($sr)) {
       sysread($sr, my $x, 4096);
@@ -111,16 +125,7 @@ while (1) {
       pump($fh);
     }
   }
-  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
-    my $id = delete $pid2id{$pid}; next unless defined $id;
-    my $st = $?;
-    # Everything the command wrote is in its pipes now: relay it before "exit", so node's grace
-    # period (for pipes held by a background grandchild) never cuts off the command's own output.
-    if (my $job = $jobs{$id}) {
-      for my $fh (@{$job->{fhs}}) { while (defined fileno($fh) && IO::Select->new($fh)->can_read(0)) { last unless pump($fh) } }
-    }
-    print "exit $id ", (($st & 127) ? -1 : ($st >> 8)), " ", ($st & 127), "\n";
-  }
+  reap();
 }
 `;
 
