@@ -16,12 +16,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { NetnsLab, type Switch } from '../helpers/netns.ts';
 import { type ProbeRecord, parseProbeLine, steadyFrom } from './analyze.ts';
+import { Batch, type BatchAnswer } from './batch.ts';
 import {
   type AgentKind,
   type AuthKind,
@@ -87,11 +88,14 @@ function run(file: string, args: readonly string[], timeoutMs = 10_000): Promise
 /** A command held by an idle `ip -batch -` (Drill.armIp). */
 export interface ArmedIp {
   /**
-   * Hands the command over: `at` is the epoch ms taken just before the write (the fault instant);
-   * `done` resolves when ip has run it (its next `link show dev eth0`, text included).
+   * Hands the command over; resolves when ip has run it, with `sent` the epoch ms taken just before
+   * the write (the fault instant) and `out` the `link show dev eth0` that followed it.
    */
-  fire(): { readonly at: number; readonly done: Promise<{ readonly at: number; readonly show: string }> };
+  fire(): Promise<BatchAnswer>;
 }
+
+/** The sentinel of an `ip` link batch: `link show dev eth0`, complete once its line is in. */
+const LINK_SHOWN = (out: string): boolean => /^\d+: eth0[:@]/m.test(out);
 
 export class Drill {
   readonly o: DrillOptions;
@@ -106,6 +110,10 @@ export class Drill {
   readonly #probes: ProbeRecord[] = [];
   #prober: ChildProcess | undefined;
   #closed = false;
+  /** Per node, the `ip -4 -o` batch that answers holdsVip (started on first use). */
+  readonly #addrBatches = new Map<NodeName, Promise<Batch>>();
+  /** The switch's `bridge -d` batch that splits and heals (started on first use). */
+  #bridgeBatch: Promise<Batch> | undefined;
 
   private constructor(o: DrillOptions, lab: NetnsLab, dir: string, sw: Switch, ns: Drill['ns'], ports: Drill['ports']) {
     this.o = o;
@@ -289,9 +297,22 @@ export class Drill {
     return this.transitions(node).at(-1)?.state ?? 'NONE';
   }
 
+  /**
+   * Whether node's eth0 holds the VIP, asked of a batch started on first use (Batch says why: two
+   * spawned `ip addr show` per 10 ms poll saw the split-brain heal hundreds of ms late under load).
+   * The request is `addr show to VIP/32` then, as its sentinel, `addr show to NODE_ADDR/32` (the
+   * node's own address is always there); no `link show` ever goes to this batch (Batch's caveat).
+   */
   async holdsVip(node: NodeName): Promise<boolean> {
-    const r = await run('ip', ['-n', this.ns[node], '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
-    return r.stdout.includes(` ${VIP}/${VIP_PREFIX} `);
+    const own = ` inet ${NODE_ADDR[node]}/`;
+    const sentinel = `addr show dev eth0 to ${NODE_ADDR[node]}/32`;
+    let started = this.#addrBatches.get(node);
+    if (started === undefined) {
+      started = Batch.start(this.lab, this.ns[node], ['ip', '-4', '-o'], { lines: [sentinel], complete: (out) => out.includes(own) });
+      this.#addrBatches.set(node, started);
+    }
+    const r = await (await started).send({ lines: [`addr show dev eth0 to ${VIP}/32`, sentinel], complete: (out) => out.includes(own) });
+    return r.out.includes(` ${VIP}/${VIP_PREFIX} `);
   }
 
   /** False once the agent's main process has exited (killed or stopped). */
@@ -394,77 +415,45 @@ export class Drill {
    * start of a process. Why: under load, `ip link set` run from the test process (execFile: fork
    * of a large process, exec, ip's own start) took 190–310 ms before the link actually went down
    * (A's agent saw eth0 down 250 ms after a fault instant taken before execFile), and the drill
-   * charged those to the agents' failover. The batch runs at nice -20 (drills run as root) so that
-   * its wake-up is not queued behind the load either; what remains between the write and the link
-   * going down (a wake-up and one netlink request) is still counted, so the measurement stays
-   * conservative. ip prints (and flushes) each `link show` at once: that is how readiness and
-   * completion are seen.
+   * charged those to the agents' failover. What remains between the write and the link going down
+   * (the batch's wake-up at nice -20 and one netlink request) is still counted, so the measurement
+   * stays conservative. The batch runs this one command, then exits.
    */
   async armIp(node: NodeName, command: string, timeoutMs = 10_000): Promise<ArmedIp> {
-    const child = this.lab.spawn(this.ns[node], ['ip', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    if (child.pid !== undefined) {
-      try {
-        setPriority(child.pid, -20);
-      } catch {
-        // Not permitted: the write-to-effect latency is then reported larger, never hidden.
-      }
-    }
-    let out = '';
-    let err = '';
-    let waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
-    const fail = (why: string): void => waiter?.reject(new Error(`ip -batch in ${node}: ${why}${err === '' ? '' : `: ${err.trim()}`}`));
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (/^\d+: eth0[:@]/m.test(out)) waiter?.resolve();
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    child.on('error', (e) => fail(e.message));
-    child.once('exit', (code, signal) => fail(`exited (${String(code ?? signal)})`));
-    // Resolves on the next `link show dev eth0` output, rejects on exit, error or timeout.
-    const shown = (): Promise<string> =>
-      new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-        waiter = {
-          resolve: () => {
-            clearTimeout(timer);
-            waiter = undefined;
-            const text = out;
-            out = '';
-            resolve(text);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            waiter = undefined;
-            reject(e);
-          },
-        };
-      });
-    const ready = shown();
-    child.stdin?.write('link show dev eth0\n');
-    await ready;
+    const sentinel = { lines: ['link show dev eth0'], complete: LINK_SHOWN };
+    const batch = await Batch.start(this.lab, this.ns[node], ['ip'], sentinel, timeoutMs);
     return {
-      fire: () => {
-        const done = shown().then((text) => {
-          child.stdin?.end();
-          return { at: Date.now(), show: text };
-        });
-        const at = Date.now();
-        child.stdin?.write(`${command}\nlink show dev eth0\n`);
-        return { at, done };
+      fire: async () => {
+        try {
+          return await batch.send({ lines: [command, ...sentinel.lines], complete: LINK_SHOWN });
+        } finally {
+          batch.end();
+        }
       },
     };
   }
 
-  /** Multicast flooding towards the nodes' bridge ports (default both) on (heal) or off (split). */
-  async multicastFlood(on: boolean, only?: NodeName): Promise<void> {
-    await Promise.all(
-      NODES.filter((n) => only === undefined || n === only).map(async (n) => {
-        const r = await run('ip', ['netns', 'exec', this.sw.ns, 'bridge', 'link', 'set', 'dev', this.ports[n], 'mcast_flood', on ? 'on' : 'off']);
-        if (r.code !== 0) throw new Error(`bridge link set dev ${this.ports[n]} mcast_flood failed: ${r.stderr}`);
-      }),
-    );
+  /**
+   * Multicast flooding towards the nodes' bridge ports (default both) on (heal) or off (split),
+   * through the switch's `bridge -d -batch -` (started on the first call, so it is idle before the
+   * heal: Batch says why). Resolves once `bridge -d link show` confirms every port's new flag;
+   * `sent` is the instant just before the command was written (the heal instant).
+   */
+  async multicastFlood(on: boolean, only?: NodeName): Promise<BatchAnswer> {
+    const ports = NODES.filter((n) => only === undefined || n === only).map((n) => this.ports[n]);
+    const flags = (out: string): string[] => [...out.matchAll(/\bmcast_flood (on|off)\b/g)].map((m) => m[1] ?? '');
+    this.#bridgeBatch ??= Batch.start(this.lab, this.sw.ns, ['bridge', '-d'], { lines: [`link show dev ${this.ports.A}`], complete: (out) => flags(out).length === 1 });
+    const batch = await this.#bridgeBatch;
+    const r = await batch.send({
+      lines: [...ports.map((p) => `link set dev ${p} mcast_flood ${on ? 'on' : 'off'}`), ...ports.map((p) => `link show dev ${p}`)],
+      complete: (out) => flags(out).length === ports.length,
+    });
+    // One `N: PORT@…` block per port, each with its own mcast_flood flag.
+    for (const p of ports) {
+      const block = new RegExp(`^\\d+: ${p}[:@][\\s\\S]*?\\bmcast_flood (on|off)\\b`, 'm').exec(r.out);
+      if (block?.[1] !== (on ? 'on' : 'off')) throw new Error(`bridge link set dev ${p} mcast_flood ${on ? 'on' : 'off'} did not take: ${r.out.trim()}`);
+    }
+    return r;
   }
 
   /** Makes node's track script fail (removes its file) or pass again. */

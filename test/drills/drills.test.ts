@@ -18,7 +18,9 @@
 //   (c) track fails: under Master_Down_Interval: only the immediate resign can do that
 //       (keepalived waits for the peer's timeout: 1.66 s).
 //   (d) split brain: exactly one VIP holder and the client served again within 1 s of the heal
-//       (the goal itself: a blackhole of seconds is what a regression looks like).
+//       (the goal itself: a blackhole of seconds is what a regression looks like). The heal is
+//       handed to a `bridge -batch -` and the VIP is polled through `ip -batch -` (batch.ts): a
+//       spawn per heal and two per 10 ms poll had added up to ~1 s under load.
 //   (e) switchover: hactl succeeds, B ends as MASTER, at most 2 failed probes (goal 0: logged).
 // Measurement tolerance DRILL_TOLERANCE_MS (default 10 ms = one probe period) is added to bounds.
 //

@@ -8,8 +8,9 @@
 // - failed: probes that failed and started between fault − 80 ms (one probe timeout: a probe in
 //   flight when the fault hits can fail because of it) and the end of the observation window.
 // - final: each node's state (from its notify script) and who holds the VIP, at the window's end.
-// Split brain (d) measures from the heal instead: oneMasterMs (exactly one node holds the VIP) and
-// servedMs (the client is served again: first success after the last failure).
+// Split brain (d) measures from the heal instead (taken just before the heal is handed to the
+// switch's `bridge` batch, see Drill.multicastFlood): oneMasterMs (exactly one node holds the VIP)
+// and servedMs (the client is served again: first success after the last failure).
 import { type ProbeRecord, failedBetween, firstAnswerFrom, lastAnswerer, probesBetween, servedAgainAt } from './analyze.ts';
 import type { AgentKind, AuthKind } from './conf.ts';
 import { type ArmedIp, Drill, PROBE_TIMEOUT_MS } from './drill.ts';
@@ -152,12 +153,11 @@ async function failover(d: Drill, id: ScenarioId): Promise<ScenarioResult> {
 
 /** Fires an armed `link set dev eth0 down`; returns the fault instant, checks that eth0 is down. */
 async function fireLinkDown(armed: ArmedIp, notes: string[]): Promise<number> {
-  const fired = armed.fire();
-  const done = await fired.done;
-  const flags = /^\d+: eth0[:@][^<\n]*<([^>]*)>/m.exec(done.show)?.[1];
-  if (flags === undefined || flags.split(',').includes('UP')) throw new Error(`eth0 is not down after the command: ${done.show.trim()}`);
-  notes.push(`link down confirmed by ip +${done.at - fired.at} ms`);
-  return fired.at;
+  const done = await armed.fire();
+  const flags = /^\d+: eth0[:@][^<\n]*<([^>]*)>/m.exec(done.out)?.[1];
+  if (flags === undefined || flags.split(',').includes('UP')) throw new Error(`eth0 is not down after the command: ${done.out.trim()}`);
+  notes.push(`link down confirmed by ip +${done.at - done.sent} ms`);
+  return done.sent;
 }
 
 /**
@@ -186,14 +186,23 @@ async function splitBrain(d: Drill, o: ScenarioOptions, id: 'd-split' | 'd-split
   if (both === undefined) throw new Error(`split brain did not happen within ${splitDeadline} ms: ${Drill.describe(await d.view())}`);
   // Let the gratuitous ARPs of the new master settle, as in a real outage that lasts a while.
   await sleep(Math.max(300, 3 * d.o.advertInt * 1000));
-  const tHeal = Date.now();
-  notes.push(`during the split the client was served by ${lastAnswerer(d.probes, tHeal) ?? 'nobody'}`);
-  if (id === 'd-split') await d.multicastFlood(true);
-  else {
-    await d.multicastFlood(true, 'B');
+  const servedBy = lastAnswerer(d.probes, Date.now());
+  // The heal instant is the write of the first heal command to the switch's bridge batch, started
+  // and idle since the split (Drill.multicastFlood): a fresh `ip netns exec … bridge` spawned at
+  // the heal was charged to the agents. Everything after the write is counted.
+  let tHeal: number;
+  if (id === 'd-split') {
+    const r = await d.multicastFlood(true);
+    tHeal = r.sent;
+    notes.push(`heal confirmed by bridge +${r.at - r.sent} ms`);
+  } else {
+    const r = await d.multicastFlood(true, 'B');
+    tHeal = r.sent;
     await sleep(Math.round(3 * d.o.advertInt * 1000));
-    await d.multicastFlood(true, 'A');
+    const r2 = await d.multicastFlood(true, 'A');
+    notes.push(`B's port healed (confirmed +${r.at - r.sent} ms), A's at +${r2.sent - tHeal} ms (confirmed +${r2.at - r2.sent} ms)`);
   }
+  notes.push(`during the split the client was served by ${servedBy ?? 'nobody'}`);
   let oneSince: number | undefined;
   let served: number | undefined;
   const stableMs = 1000;
@@ -215,6 +224,8 @@ async function splitBrain(d: Drill, o: ScenarioOptions, id: 'd-split' | 'd-split
   if (done === undefined) notes.push(`not settled within ${healWindow} ms after the heal`);
   const winner = view.A.vip && !view.B.vip ? 'A' : view.B.vip && !view.A.vip ? 'B' : undefined;
   if (winner !== undefined) notes.push(`winner ${winner}`);
+  const own = ownTimeline(d, tHeal);
+  if (own.length > 0) notes.push(`agents' own logs: ${own.join(', ')}`);
   return {
     ...base(d, id),
     oneMasterMs: oneSince === undefined ? null : oneSince - tHeal,
