@@ -25,15 +25,22 @@ test('rise/fall with inter, fastinter and downinter', async (t) => {
     state: st,
     host: '127.0.0.1',
     port: srv.port,
-    check: { type: 'http', inter: 150, fastinter: 40, downinter: 400, http: { request: { uri: '/' } } },
+    // `timeout check`/`timeout connect` well above inter: without them a check must end within
+    // `inter` (150ms), and a loaded machine that stalls this process that long would turn the
+    // server's 200 into L7TOUT. Timeouts are runners.test.ts's subject, the intervals are this one's.
+    check: { type: 'http', inter: 150, fastinter: 40, downinter: 400, timeoutCheck: 2000, timeoutConnect: 2000, http: { request: { uri: '/' } } },
   });
   const mine = (m: { backend: string }): boolean => m.backend === 'sched1';
   try {
-    const t0 = performance.now();
     sched.start();
-    // First check at once (inter < 1s: no start-up staggering), it makes the server fully UP.
+    // First check at once (inter < 1s: no start-up staggering). Measured by timer order, not by
+    // wall clock (a loaded machine delays everything): Node fires timers in due order, so a check
+    // due now has started (in flight or done) by the time a timer armed for 20ms fires; a check
+    // delayed by any of this server's intervals (fastinter 40ms, inter 150ms) has not.
+    const startedEarly = await new Promise<boolean>((resolve) => setTimeout(() => resolve(sched.inFlight > 0 || results.messages.some(mine)), 20));
+    t.true(startedEarly, 'first check runs at once');
+    // It makes the server fully UP.
     await results.wait((m) => mine(m) && m.health === 3, 2000);
-    t.true(performance.now() - t0 < 120, 'first check runs at once');
     srv.reply = bad;
     const tFlip = performance.now();
     await states.wait((m) => mine(m) && m.to === 'STOPPED', 3000);
@@ -99,11 +106,15 @@ test('never two checks at once for one server, even when a check outlasts inter'
     maxInFlight = Math.max(maxInFlight, sched.inFlight);
   }, 5);
   try {
+    const t0 = performance.now();
     sched.start();
-    await new Promise((r) => setTimeout(r, 700));
+    // At least 700ms and three checks (bounded): a loaded machine may run fewer in 700ms.
+    while ((performance.now() - t0 < 700 || srv.received.length < 3) && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    const elapsed = performance.now() - t0;
     t.is(maxInFlight, 1);
-    // ~700ms / (200ms check + 20ms inter) ≈ 3 connections, never 35.
-    t.true(srv.received.length >= 2 && srv.received.length <= 5, String(srv.received.length));
+    // One check per (200ms check + 20ms inter): ~3 in 700ms, never 35 (a check every 20ms).
+    const most = Math.floor(elapsed / 220) + 2;
+    t.true(srv.received.length >= 3 && srv.received.length <= most, `${srv.received.length} checks in ${Math.round(elapsed)}ms`);
   } finally {
     clearInterval(iv);
     await sched.stop();
@@ -126,7 +137,10 @@ test('drives a real Pool: a DOWN server gets no picks, backup takes over, 503 wh
   for (const x of servers) {
     if (x.s === undefined) throw new Error('missing server');
     const st = be.add({ name: x.s.name, backup: x.backup, check: { rise: 1, fall: 1 } }, poolSink(pool, x.s));
-    sched.add({ state: st, host: '127.0.0.1', port: x.port, check: { type: 'http', inter: 50, http: { request: {} } } });
+    // Timeouts well above inter: without them a check must end within `inter` (50ms), and a
+    // loaded machine that stalls this process that long turns both servers' 200s into L7TOUT
+    // (seen: a and bk both L7TOUT after 140ms), so the backup is DOWN when the test needs it UP.
+    sched.add({ state: st, host: '127.0.0.1', port: x.port, check: { type: 'http', inter: 50, timeoutCheck: 2000, timeoutConnect: 2000, http: { request: {} } } });
   }
   const mine = (m: ServerStateMessage): boolean => m.backend === 'sched4';
   try {
