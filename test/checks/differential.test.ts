@@ -1,8 +1,11 @@
 // Differential test against Debian's haproxy 2.6: the same backends, checked once by haproxy and
 // once by lb's checks; the transition log lines and the request bytes on the wire must be
-// identical (check durations aside). Skipped loudly when haproxy is not installed.
+// identical (check durations aside; the "N active and M backup servers left" counts depend on the
+// order in which concurrent checks end, so each program's are checked against its own order).
+// Skipped loudly when haproxy is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -38,7 +41,57 @@ interface Be {
   servers: Srv[];
 }
 
+/** Whether a unix socket accepts a connection. */
+function canConnect(sockPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(sockPath);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 const normalize = (l: string): string => l.replace(/check duration: \d+ms/, 'check duration: Xms');
+
+const COUNTS = /(\d+) active and (\d+) backup servers left\./;
+/** The line without its "N active and M backup servers left": they depend on the order of the transitions. */
+const withoutCounts = (l: string): string => normalize(l).replace(COUNTS, 'N active and M backup servers left.');
+
+/**
+ * Replays one program's lines in the order it printed them, starting from every server UP (as
+ * both start), and returns every line whose "N active and M backup servers left" or "has no
+ * server available!" does not match that order. Servers of one backend whose checks end together
+ * may go DOWN in either order (haproxy itself varies), so each program is held to its own order.
+ */
+function countProblems(lines: readonly string[], backends: readonly Be[]): string[] {
+  const up = new Map(backends.map((b) => [b.name, new Map(b.servers.map((s) => [s.name, s.backup === true]))]));
+  const problems: string[] = [];
+  for (const line of lines) {
+    const tr = /^Server ([^/]+)\/(\S+) is (UP|DOWN)\b/.exec(line);
+    if (tr !== null) {
+      const [, be = '', srv = '', to] = tr;
+      const servers = up.get(be);
+      const backup = backends.find((b) => b.name === be)?.servers.find((s) => s.name === srv)?.backup === true;
+      if (servers === undefined) {
+        problems.push(`unknown server: ${line}`);
+        continue;
+      }
+      if (to === 'DOWN') servers.delete(srv);
+      else servers.set(srv, backup);
+      const active = [...servers.values()].filter((b) => !b).length;
+      const c = COUNTS.exec(line);
+      if (c === null || Number(c[1]) !== active || Number(c[2]) !== servers.size - active) {
+        problems.push(`expected ${active} active and ${servers.size - active} backup left: ${line}`);
+      }
+      continue;
+    }
+    const none = /^(?:backend|proxy) (\S+) has no server available!$/.exec(line);
+    if (none !== null && (up.get(none[1] ?? '')?.size ?? -1) !== 0) problems.push(`servers are left: ${line}`);
+  }
+  return problems;
+}
 
 test('transition log lines and check requests are identical to haproxy 2.6', async (t) => {
   if (haproxyMissing) {
@@ -62,6 +115,10 @@ test('transition log lines and check requests are identical to haproxy 2.6', asy
   const refused1 = await closedPort();
   const refused2 = await closedPort();
   const inter = 200;
+  // haproxy's listeners are unix sockets here: no port to race for with other tests, and the
+  // frontend's tells when haproxy is up.
+  const dir = mkdtempSync(path.join(tmpdir(), 'lb-checks-diff-'));
+  const frontSock = path.join(dir, 'f.sock');
   const backends: Be[] = [
     {
       name: 'web_backend',
@@ -132,11 +189,10 @@ test('transition log lines and check requests are identical to haproxy 2.6', asy
         { name: 'a2', port: agentSrv.port },
       ],
     },
-    { name: 'li', kind: 'listen', cfg: [`bind 127.0.0.1:${await closedPort()}`], check: { type: 'tcp', inter }, servers: [{ name: 'z1', port: refused1 }] },
+    { name: 'li', kind: 'listen', cfg: [`bind ${path.join(dir, 'li.sock')}`], check: { type: 'tcp', inter }, servers: [{ name: 'z1', port: refused1 }] },
   ];
 
   // ---- haproxy ----
-  const dir = mkdtempSync(path.join(tmpdir(), 'lb-checks-diff-'));
   const cfg = [
     'global',
     '  log stdout format raw local0',
@@ -146,8 +202,11 @@ test('transition log lines and check requests are identical to haproxy 2.6', asy
     '  timeout connect 1s',
     '  timeout client 5s',
     '  timeout server 5s',
+    // Checks end on `timeout check`, not at `inter` (200ms): the test servers live in this
+    // process, which a loaded machine may stall that long (lb's checks get the same below).
+    '  timeout check 2s',
     'frontend f',
-    `  bind 127.0.0.1:${await closedPort()}`,
+    `  bind ${frontSock}`,
     '  default_backend web_backend',
   ];
   for (const b of backends) {
@@ -170,8 +229,20 @@ test('transition log lines and check requests are identical to haproxy 2.6', asy
       err += d.toString('latin1');
     });
     const exited = new Promise((r) => ha.once('exit', r));
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 1500))]);
-    if (ha.exitCode === null) {
+    const running = (): boolean => ha.exitCode === null && ha.signalCode === null;
+    const sleep = (ms: number): Promise<unknown> => Promise.race([exited, new Promise((r) => setTimeout(r, ms))]);
+    // The 1.5s window starts once haproxy listens (its checks start then); on a loaded machine
+    // starting it may take longer than the window itself.
+    const tSpawn = performance.now();
+    while (running() && !(await canConnect(frontSock)) && performance.now() - tSpawn < 10_000) await sleep(50);
+    const tUp = performance.now();
+    let seen = -1;
+    // Then until its output has been quiet for 500ms (bounded): late lines are not lost.
+    while (running() && (performance.now() - tUp < 1500 || (out.length !== seen && performance.now() - tUp < 8000))) {
+      seen = out.length;
+      await sleep(500);
+    }
+    if (running()) {
       ha.kill();
       await exited;
     } else t.fail(`haproxy exited early: ${err}`);
@@ -185,17 +256,21 @@ test('transition log lines and check requests are identical to haproxy 2.6', asy
   // ---- lb ----
   const lbLines: string[] = [];
   const sched = new CheckScheduler();
+  const timeouts = { timeoutCheck: 2000, timeoutConnect: 1000 };
   const healths: BackendHealth[] = [];
   for (const b of backends) {
     const be = new BackendHealth({ name: b.name, kind: b.kind === 'listen' ? 'proxy' : 'backend', log: (l) => lbLines.push(l) });
     healths.push(be);
     for (const s of b.servers) {
       const st = be.add({ name: s.name, backup: s.backup ?? false, agent: s.agent !== undefined, check: { rise: 2, fall: 2 } }, { setUsable: () => {}, setWeight: () => {} });
-      sched.add({ state: st, host: '127.0.0.1', port: s.port, check: b.check, agent: s.agent });
+      sched.add({ state: st, host: '127.0.0.1', port: s.port, check: { ...b.check, ...timeouts }, agent: s.agent === undefined ? undefined : { ...s.agent, ...timeouts } });
     }
   }
   sched.start();
-  await new Promise((r) => setTimeout(r, 1500));
+  // As long as haproxy ran, and then (bounded) until as many lines as haproxy printed: a loaded
+  // machine slows this process, not the claim.
+  const tLb = performance.now();
+  while (performance.now() - tLb < 1500 || (lbLines.length < haLines.length && performance.now() - tLb < 6000)) await new Promise((r) => setTimeout(r, 50));
   await sched.stop();
   for (const be of healths) for (const s of be.servers) s.dispose();
   const lbRequests = new Map(recs.map((r) => [r.port, r.received.find((x) => x !== '')]));
@@ -203,7 +278,11 @@ test('transition log lines and check requests are identical to haproxy 2.6', asy
 
   t.log(haLines.join('\n'));
   t.true(haLines.length >= 8, 'haproxy produced its transition lines');
-  t.deepEqual([...lbLines].map(normalize).sort(), [...haLines].map(normalize).sort());
+  // The same transitions with the same reasons, in whatever order concurrent checks ended ...
+  t.deepEqual([...lbLines].map(withoutCounts).sort(), [...haLines].map(withoutCounts).sort());
+  // ... and each program's "servers left" counts right for the order it went through.
+  t.deepEqual(countProblems(haLines, backends), [], 'haproxy (the replay itself is checked against it)');
+  t.deepEqual(countProblems(lbLines, backends), [], `lb:\n${lbLines.join('\n')}`);
   for (const [port, req] of haRequests) {
     if (req === undefined) continue;
     t.is(lbRequests.get(port), req, `request bytes to port ${port}`);
