@@ -65,52 +65,104 @@ const BACKENDS: Record<string, { balance: string[]; hashType?: string[]; weights
 };
 const MAX_SERVERS = 5;
 
+/** GET over a unix socket (a `listen` section answering its name). */
+function getUnix(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/', agent: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body.trim()));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Starts haproxy on `cfgFor(frontPort)` and waits (bounded) until its frontend answers. The
+ * frontend port comes from freePort(), so another process may take it before haproxy binds it;
+ * `noreuseport` turns that into a bind failure (instead of two processes silently sharing the
+ * port), and only that failure is retried with a fresh port.
+ */
+async function startHaproxy(dir: string, cfgFor: (front: number) => string[]): Promise<{ proc: ChildProcess; front: number } | { error: string }> {
+  let error = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const front = await freePort();
+    const cfg = join(dir, 'h.cfg');
+    writeFileSync(cfg, cfgFor(front).join('\n') + '\n');
+    const proc: ChildProcess = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    for (let i = 0; i < 100 && proc.exitCode === null && proc.signalCode === null; i++) {
+      try {
+        await get(front, '/hash/x', {});
+        return { proc, front };
+      } catch {
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 100))]);
+      }
+    }
+    proc.kill('SIGKILL');
+    await exited;
+    error = stderr;
+    if (!/cannot bind socket/.test(stderr)) break;
+  }
+  return { error: `haproxy did not start: ${error}` };
+}
+
 maybe('haproxy 2.6 and our pool choose the same server for the same key', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'balance-diff-'));
-  const front = await freePort();
-  const srvPorts: number[] = [];
-  for (let i = 0; i < MAX_SERVERS; i++) srvPorts.push(await freePort());
-  const lines = [
-    'global',
-    '  nbthread 1',
-    'defaults',
-    '  mode http',
-    '  timeout connect 2s',
-    '  timeout client 5s',
-    '  timeout server 5s',
-    'frontend fe',
-    `  bind 127.0.0.1:${front}`,
-    '  http-request return status 200 content-type text/plain lf-string "%[path,sdbm] %[path,djb2] %[path,wt6] %[path,crc32] %[path,sdbm(1)]" if { path_beg /hash/ }',
-    '  use_backend %[req.hdr(x-be)]',
-  ];
-  srvPorts.forEach((p, i) => {
-    lines.push(`listen s${i + 1}`, `  bind 127.0.0.1:${p}`, `  http-request return status 200 content-type text/plain string s${i + 1}`);
-  });
-  for (const [name, b] of Object.entries(BACKENDS)) {
-    lines.push(`backend ${name}`, `  balance ${b.balance.join(' ')}`);
-    if (b.hashType) lines.push(`  hash-type ${b.hashType.join(' ')}`);
-    b.weights.forEach((w, i) => lines.push(`  server s${i + 1} 127.0.0.1:${srvPorts[i]} weight ${w}`));
-  }
-  const cfg = join(dir, 'h.cfg');
-  writeFileSync(cfg, lines.join('\n') + '\n');
-  const check = spawnSync('haproxy', ['-c', '-f', cfg], { encoding: 'utf8' });
+  // The servers are haproxy's own `listen` sections on unix sockets in a private directory: TCP
+  // ports from freePort() could repeat or be taken by another test's haproxy, and haproxy binds
+  // with SO_REUSEPORT, so two `listen`s could share a port and answer each other's requests
+  // (seen under load: "haproxy s5" for requests sent to s1). The hash algorithms do not look at
+  // server addresses (consistent hashing keys on the server id), so the choices are the same.
+  const sock = (i: number): string => join(dir, `s${i + 1}.sock`);
+  const cfgFor = (front: number): string[] => {
+    const lines = [
+      'global',
+      '  nbthread 1',
+      '  noreuseport',
+      'defaults',
+      '  mode http',
+      '  timeout connect 2s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      'frontend fe',
+      `  bind 127.0.0.1:${front}`,
+      '  http-request return status 200 content-type text/plain lf-string "%[path,sdbm] %[path,djb2] %[path,wt6] %[path,crc32] %[path,sdbm(1)]" if { path_beg /hash/ }',
+      '  use_backend %[req.hdr(x-be)]',
+    ];
+    for (let i = 0; i < MAX_SERVERS; i++) {
+      lines.push(`listen s${i + 1}`, `  bind ${sock(i)}`, `  http-request return status 200 content-type text/plain string s${i + 1}`);
+    }
+    for (const [name, b] of Object.entries(BACKENDS)) {
+      lines.push(`backend ${name}`, `  balance ${b.balance.join(' ')}`);
+      if (b.hashType) lines.push(`  hash-type ${b.hashType.join(' ')}`);
+      b.weights.forEach((w, i) => lines.push(`  server s${i + 1} ${sock(i)} weight ${w}`));
+    }
+    return lines;
+  };
+  const cfgCheck = join(dir, 'check.cfg');
+  writeFileSync(cfgCheck, cfgFor(await freePort()).join('\n') + '\n');
+  const check = spawnSync('haproxy', ['-c', '-f', cfgCheck], { encoding: 'utf8' });
   t.is(check.status, 0, check.stderr);
-  const proc: ChildProcess = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
+  const started = await startHaproxy(dir, cfgFor);
   t.teardown(() => {
-    proc.kill('SIGKILL');
+    if ('proc' in started) started.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-  // Wait (bounded) until the frontend answers.
-  let ready = false;
-  for (let i = 0; i < 50 && !ready; i++) {
-    try {
-      await get(front, '/hash/x', {});
-      ready = true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  if ('error' in started) {
+    t.fail(started.error);
+    return;
   }
-  t.true(ready, 'haproxy did not start');
+  const front = started.front;
+  // The state the comparison assumes: server sN's address answers "sN", and only that.
+  for (let i = 0; i < MAX_SERVERS; i++) {
+    for (let k = 0; k < 3; k++) t.is(await getUnix(sock(i)), `s${i + 1}`, `server s${i + 1} answers its own name`);
+  }
 
   // Hash functions against HAProxy's converters.
   for (const p of ['/hash/a', '/hash/0123456789abcdef', '/hash/a%20b']) {
