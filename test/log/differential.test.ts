@@ -135,18 +135,30 @@ backend be_tcp
       if (Date.now() > ready) throw new Error(`haproxy did not start: ${haErr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    // The probe connection above carried no data: it logs a <BADREQ>/CR line on fe_custom; wait
-    // for it so that it is not mistaken for the real request.
-    await new Promise((r) => setTimeout(r, 300));
+    // Until n log lines have arrived (two per session: local and rfc5424 targets), at most 10 s.
+    const linesAtLeast = async (n: number): Promise<void> => {
+      const end = Date.now() + 10_000;
+      while (lines.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    };
+    // The probe connection above carried no data: it logs a <BADREQ>/CR line on fe_custom. Wait
+    // for it (a fixed pause was too short under load: haproxy then still counted the probe in %ac
+    // and %fc of the real request), so that it is neither counted nor mistaken for the request.
+    await linesAtLeast(2);
+    t.true(lines.every((l) => l.includes('<BADREQ>')), lines.join(''));
     lines.length = 0;
 
+    // One session at a time: each one's log lines (written when haproxy closes it) arrive before
+    // the next starts, so %ac and %fc count only the session being logged.
     const ua = 'ua "x" {y}';
     const rHttp = await curl([`http://127.0.0.1:${pHttp}/a/b?x=1`]);
+    await linesAtLeast(2);
     const rClf = await curl(['-A', ua, '-H', 'Cookie: SID=zz', `http://127.0.0.1:${pClf}/c`]);
+    await linesAtLeast(4);
     const rTcp = await curl([`http://127.0.0.1:${pTcp}/t`]);
+    await linesAtLeast(6);
     const rCustom = await curl([`http://127.0.0.1:${pCustom}/p/q?r=s%20t`]);
-    const end = Date.now() + 5000;
-    while (lines.length < 8 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await linesAtLeast(8);
+    await new Promise((r) => setTimeout(r, 100)); // nothing more may come
     t.is(lines.length, 8, lines.join(''));
 
     const local = lines.filter((l) => l.startsWith('<134>'));
