@@ -98,6 +98,8 @@ function finish(
     vrrpVersion: g.vrrpVersion ?? 2,
     mcastGroup4: g.mcastGroup4 ?? DEFAULTS.mcastGroup4,
     garp: { ...DEFAULTS.garp, ...g.garp },
+    ...(g.processNice !== undefined && { processNice: g.processNice }),
+    ...(g.rtPriority !== undefined && { rtPriority: g.rtPriority }),
     ignored: g.ignored,
   };
   const scripts = top.scripts.flatMap((s) => finishScript(s, diag));

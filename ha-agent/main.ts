@@ -1,6 +1,7 @@
 // ha-agent command line. Flags follow keepalived's where they overlap (-f/--use-file,
 // -t/--config-test, -i/--config-id, -v, -h). Kept small: running the daemon plugs in at `run`.
 import { defaultConfigId, formatDiagnostic, loadConfigFile } from './config.ts';
+import type { GlobalDefs } from './config/model.ts';
 import { HaAgentError } from './errors.ts';
 
 const USAGE = `Usage: ha-agent [OPTION...]
@@ -54,15 +55,15 @@ export function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-/** Loads and checks the configuration; prints every diagnostic. Returns true when usable. */
-function check(o: Options): boolean {
+/** Loads and checks the configuration; prints every diagnostic. `ok` when usable. */
+function check(o: Options): { ok: boolean; globalDefs: GlobalDefs } {
   const r = loadConfigFile(o.file, { configId: o.configId });
   for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (!r.ok) {
     const n = r.diagnostics.filter((d) => d.severity === 'error').length;
     process.stderr.write(`ha-agent: configuration file ${o.file} has ${n} error${n === 1 ? '' : 's'}\n`);
   }
-  return r.ok;
+  return { ok: r.ok, globalDefs: r.config.globalDefs };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -86,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`ha-agent ${version}\n`);
     return;
   }
-  const ok = check(o);
+  const { ok, globalDefs } = check(o);
   if (o.test) {
     if (ok) process.stdout.write(`Configuration file ${o.file} is valid\n`);
     process.exitCode = ok ? 0 : 1;
@@ -96,7 +97,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  await runDaemon(o);
+  await runDaemon(o, globalDefs);
 }
 
 /**
@@ -104,12 +105,14 @@ export async function main(argv: string[]): Promise<void> {
  * transition JSON lines on stdout). SIGHUP reloads. Exit code 0 after a clean stop, 1 when the
  * start fails.
  */
-async function runDaemon(o: Options): Promise<void> {
+async function runDaemon(o: Options, g: GlobalDefs): Promise<void> {
   const { Daemon, stderrLogger } = await import('./daemon.ts');
   const { applyScheduling, restoreNice } = await import('./sched.ts');
   const log = stderrLogger(o.logDetail);
   // Before anything is spawned, so the helpers inherit it (sched.ts says why and what).
-  const sched = applyScheduling({ log });
+  // global_defs' vrrp_priority / vrrp_rt_priority as read at start: a reload does not change them
+  // (restart the agent for that).
+  const sched = applyScheduling({ log, ...(g.processNice !== undefined && { nice: g.processNice }), ...(g.rtPriority !== undefined && { rtPriority: g.rtPriority }) });
   const daemon = new Daemon({ configFile: o.file, configId: o.configId, controlSocket: o.controlSocket, log, scriptNice: sched.previousNice });
   try {
     await daemon.start();

@@ -33,6 +33,10 @@ export interface GlobalDefs {
   readonly vrrpVersion: 2 | 3;
   readonly mcastGroup4: string;
   readonly garp: Garp;
+  /** `vrrp_priority`: the agent's nice value (-20..19); absent = ha-agent's default (sched.ts). */
+  readonly processNice?: number;
+  /** `vrrp_rt_priority`: SCHED_RR priority 1..99; absent = not real time. */
+  readonly rtPriority?: number;
   /** Keywords accepted for compatibility that ha-agent does not act on (each also got a warning). */
   readonly ignored: readonly string[];
 }

@@ -16,6 +16,8 @@ export interface GlobalDraft {
   vrrpVersion?: 2 | 3;
   mcastGroup4?: string;
   garp: Partial<Mutable<Garp>>;
+  processNice?: number;
+  rtPriority?: number;
   ignored: string[];
 }
 
@@ -196,8 +198,20 @@ export const globalDefsTable: Table<GlobalDraft> = table<GlobalDraft>('global_de
   ignored('lvs_id', 'no LVS'),
   ignored('vrrp_skip_check_adv_addr', 'adverts are checked against the VIP set or its digest'),
   ignored('vrrp_check_unicast_src', 'unicast adverts are always checked against unicast_peer'),
-  ignored('max_auto_priority', 'no real-time scheduling'),
-  ignored('vrrp_priority', 'no real-time scheduling'),
+  ignored('max_auto_priority', 'the real-time priority is never raised automatically'),
+  // The agent's own CPU scheduling (ha-agent/sched.ts applies them at start).
+  value('vrrp_priority', {}, (g, [a], ctx) => {
+    const v = int(ctx.diag, a, 'vrrp_priority', -20, 19);
+    if (v !== undefined) g.processNice = v;
+  }),
+  value('vrrp_rt_priority', {}, (g, [a], ctx) => {
+    if (a === undefined) return;
+    // keepalived clamps a value above 99 to 99 with a warning; below 1 is an error.
+    const big = /^\d+$/.test(a.text) && Number(a.text) > 99;
+    if (big) ctx.diag.warning(a, `vrrp_rt_priority ${a.text} greater than maximum 99 - setting to maximum`);
+    const v = big ? 99 : int(ctx.diag, a, 'vrrp_rt_priority', 1, 99);
+    if (v !== undefined) g.rtPriority = v;
+  }),
   ignored('vrrp_no_swap', 'no memory locking'),
   ignored('checker_no_swap', 'no checker'),
   ignored('vrrp_gna_interval', 'no IPv6 unsolicited neighbour advertisements'),

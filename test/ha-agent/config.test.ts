@@ -225,3 +225,19 @@ test('defaults as keepalived derives them: MASTER without priority is the owner 
   t.like(parse(BASE('').replace(' state MASTER\n', '')).config.instances[0], { state: 'BACKUP', priority: 100 });
   t.like(parse(BASE(' priority 255\n').replace(' state MASTER\n', '')).config.instances[0], { state: 'MASTER', priority: 255 });
 });
+
+test('global_defs vrrp_priority (nice -20..19) and vrrp_rt_priority (1..99, larger clamped with a warning as keepalived does)', (t) => {
+  const ok = parse(`global_defs {\n vrrp_priority -7\n vrrp_rt_priority 20\n}\n${BASE('')}`);
+  t.deepEqual(errors(ok), []);
+  t.like(ok.config.globalDefs, { processNice: -7, rtPriority: 20 });
+  t.false(ok.config.globalDefs.ignored.includes('vrrp_priority'));
+  const none = parse(BASE(''));
+  t.false('processNice' in none.config.globalDefs || 'rtPriority' in none.config.globalDefs);
+  const clamped = parse(`global_defs {\n vrrp_rt_priority 150\n}\n${BASE('')}`);
+  t.deepEqual(errors(clamped), []);
+  t.is(clamped.config.globalDefs.rtPriority, 99);
+  t.true(warnings(clamped).some((w) => w.includes('greater than maximum 99')), warnings(clamped).join('\n'));
+  const bad = parse(`global_defs {\n vrrp_priority -25\n vrrp_rt_priority 0\n}\n${BASE('')}`);
+  t.is(errors(bad).length, 2, errors(bad).join('\n'));
+  t.true(errors(bad).some((e) => e.includes('vrrp_priority -25 out of range -20..19')));
+});

@@ -3,7 +3,7 @@
 // Skipped (loudly) when network namespaces are unavailable (not root, no veth).
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,4 +192,29 @@ realTest('two real agents over multicast: one MASTER, hactl status/switchover, S
 realTest('two real agents over unicast: one MASTER, hactl status/switchover, SIGTERM failover ≤ 0.3 s', async (t) => {
   t.timeout(20_000);
   await scenario(t, true);
+});
+
+realTest('global_defs vrrp_priority and vrrp_rt_priority set the running agent\'s nice value and SCHED_RR priority', async (t) => {
+  const lab = await NetnsLab.create(t);
+  const sw = await lab.addSwitch();
+  const ns = await lab.addNode('p', sw, '198.18.0.1/24');
+  const dir = mkdtempSync(join(tmpdir(), 'hapair-netns-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'p.conf');
+  writeFileSync(file, `global_defs {\n  vrrp_priority -7\n  vrrp_rt_priority 20\n}\n${conf({ priority: 150, state: 'MASTER' })}`, { mode: 0o600 });
+  const child = lab.spawn(ns, [process.execPath, join(ROOT, 'bin', 'ha-agent.js'), '-f', file, '--control-socket', join(dir, 'p.sock')]);
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout?.resume();
+  const applied = await waitFor(async () => /scheduling: SCHED_RR priority 20/.test(err), 10_000);
+  t.not(applied, undefined, err);
+  t.regex(err, /scheduling: nice -7\b/);
+  // `ip netns exec` execs the agent: the child's pid is the agent's.
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  t.is(Number(fields[16]), -7, 'nice (field 19 of /proc/PID/stat)');
+  t.is(Number(fields[37]), 20, 'rt_priority (field 40)');
+  t.is(Number(fields[38]), 2, 'policy SCHED_RR (field 41)');
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
 });
