@@ -96,28 +96,8 @@ listen stats
   page.on('framenavigated', () => {
     navigations++;
   });
-  const poll = async (sel: string, n: number, ms: number): Promise<boolean> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      try {
-        if ((await page.locator(sel).count()) === n) return true;
-      } catch {
-        // the page is navigating (self-refresh): try again
-      }
-      await page.waitForTimeout(100);
-    }
-    return false;
-  };
-  const r1 = await page.goto(url);
-  t.is(r1?.status(), 200);
-  t.true(await poll('tr.active_up', 3, 5000), 'three servers UP (green rows)');
-  const names = await page.locator('tr.active_up > td:nth-child(2)').allInnerTexts();
-  t.deepEqual(names.map((s) => s.trim()).sort(), ['backend1', 'backend2', 'backend3']);
-
-  await bes[1]!.kill();
-  const before = navigations;
   // One snapshot of the rendered page at a time: the row classes are read together, so a refresh
-  // landing between two reads cannot mix two pages.
+  // landing between two reads cannot mix two pages (or destroy the context under a second read).
   const rows = async (): Promise<{ up: string[]; down: string[] } | undefined> => {
     try {
       // A string runs in the page (this project's types have no DOM lib).
@@ -129,11 +109,23 @@ listen stats
       return undefined; // the page is navigating (self-refresh)
     }
   };
-  let seen: { up: string[]; down: string[] } | undefined;
-  for (const end = Date.now() + 8000; Date.now() < end; await page.waitForTimeout(100)) {
-    seen = await rows();
-    if (seen?.down.length === 1 && seen.up.length === 2) break;
-  }
+  /** Snapshots until `done` holds (at most `ms`); the last one. */
+  const until = async (done: (r: { up: string[]; down: string[] }) => boolean, ms: number): Promise<{ up: string[]; down: string[] } | undefined> => {
+    let seen: { up: string[]; down: string[] } | undefined;
+    for (const end = Date.now() + ms; Date.now() < end; await page.waitForTimeout(100)) {
+      seen = await rows();
+      if (seen !== undefined && done(seen)) break;
+    }
+    return seen;
+  };
+  const r1 = await page.goto(url);
+  t.is(r1?.status(), 200);
+  const first = await until((r) => r.up.length === 3, 5000);
+  t.deepEqual(first, { up: ['backend1', 'backend2', 'backend3'], down: [] }, 'three servers UP (green rows)');
+
+  await bes[1]!.kill();
+  const before = navigations;
+  const seen = await until((r) => r.down.length === 1 && r.up.length === 2, 8000);
   t.deepEqual(seen, { up: ['backend1', 'backend3'], down: ['backend2'] }, 'backend2 DOWN (red row), the other two UP, after the page refreshed itself');
   t.true(navigations > before, 'the page reloaded by itself (Refresh header)');
   mkdirSync(ARTIFACTS, { recursive: true });
