@@ -7,7 +7,7 @@
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type RequestOptions } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +32,17 @@ async function freePort(): Promise<number> {
 }
 
 function get(port: number, path: string, headers: Record<string, string>, localAddress = '127.0.0.1'): Promise<string> {
+  return fetchBody({ host: '127.0.0.1', port, path, headers, localAddress });
+}
+
+/** The trimmed body of one GET without an agent (3 s timeout). */
+function fetchBody(target: RequestOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, localAddress, agent: false, timeout: 3000 }, (res) => {
-      let body = '';
+    const req = request({ ...target, agent: false, timeout: 3000 }, (res) => {
+      let text = '';
       res.setEncoding('latin1');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body.trim()));
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text.trim()));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -67,17 +72,7 @@ const MAX_SERVERS = 5;
 
 /** GET over a unix socket (a `listen` section answering its name). */
 function getUnix(socketPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/', agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body.trim()));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+  return fetchBody({ socketPath, path: '/' });
 }
 
 /**

@@ -2,6 +2,7 @@
 // so close() can destroy them, and close() resolves once the listening socket is closed.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { PendingBytes } from './pending-bytes.ts';
 
 export interface TestBackend {
   readonly port: number;
@@ -173,40 +174,6 @@ export type HttpAnswer = string | Buffer | { readonly action: 'close' | 'hold' }
 
 export interface ScriptedHttpServer extends TestBackend {
   readonly requests: SeenRequest[];
-}
-
-/**
- * Bytes received and not consumed yet, in a store that grows by doubling: appending stays linear
- * (concatenating on every read made an 8 MiB body cost seconds of CPU in the test process, which
- * also runs lb).
- */
-class PendingBytes {
-  #store = Buffer.alloc(0);
-  #start = 0;
-  #end = 0;
-
-  append(d: Buffer): Buffer {
-    if (this.#end + d.length > this.#store.length) {
-      const live = this.#end - this.#start;
-      const next = Buffer.allocUnsafe(Math.max(2 * live, live + d.length, 4096));
-      this.#store.copy(next, 0, this.#start, this.#end);
-      this.#store = next;
-      this.#start = 0;
-      this.#end = live;
-    }
-    d.copy(this.#store, this.#end);
-    this.#end += d.length;
-    return this.view();
-  }
-
-  /** The unconsumed bytes (a view: copy what must outlive the next append). */
-  view(): Buffer {
-    return this.#store.subarray(this.#start, this.#end);
-  }
-
-  consume(n: number): void {
-    this.#start += n;
-  }
 }
 
 /**

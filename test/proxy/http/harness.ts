@@ -15,6 +15,7 @@ import {
   type RuntimeServer,
 } from '../../../lb/proxy/types.ts';
 import { RrPicker } from '../tcp/harness.ts';
+import { PendingBytes } from '../../helpers/pending-bytes.ts';
 
 export { connect, sleep, until, readAll, closedWithin } from '../tcp/harness.ts';
 
@@ -77,10 +78,7 @@ export interface Response {
  */
 export class Client {
   readonly sock: net.Socket;
-  #store = Buffer.alloc(0);
-  #start = 0;
-  #end = 0;
-  #total = 0;
+  #pending = new PendingBytes();
   #ended = false;
   #waiters: (() => void)[] = [];
   /** How late the last deadline timer ran (event-loop stall), for timeout messages. */
@@ -89,7 +87,7 @@ export class Client {
   private constructor(sock: net.Socket) {
     this.sock = sock;
     sock.on('data', (d: Buffer) => {
-      this.#append(d);
+      this.#pending.append(d);
       this.#wake();
     });
     sock.on('end', () => {
@@ -118,27 +116,11 @@ export class Client {
 
   /** Bytes received and not consumed yet (a view: valid until the next read). */
   get #buf(): Buffer {
-    return this.#store.subarray(this.#start, this.#end);
-  }
-
-  #append(d: Buffer): void {
-    this.#total += d.length;
-    if (this.#end + d.length > this.#store.length) {
-      const live = this.#end - this.#start;
-      const need = live + d.length;
-      const next = need <= this.#store.length >> 1 ? this.#store : Buffer.allocUnsafe(Math.max(65536, need * 2));
-      this.#store.copy(next, 0, this.#start, this.#end);
-      this.#store = next;
-      this.#start = 0;
-      this.#end = live;
-    }
-    d.copy(this.#store, this.#end);
-    this.#end += d.length;
+    return this.#pending.view();
   }
 
   #consume(n: number): void {
-    this.#start += n;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    this.#pending.consume(n);
   }
 
   #wake(): void {
@@ -184,7 +166,7 @@ export class Client {
         const buf = this.#buf;
         const why = this.#ended ? 'the connection ended' : `incomplete after ${ms} ms (the deadline timer ran ${Math.round(this.#lastLate)} ms late: an event-loop stall if large)`;
         throw new Error(
-          `no complete response (have ${JSON.stringify(buf.toString('latin1').slice(0, 200))}, ${buf.length} bytes pending, ${this.#total} received on this connection, ended ${this.#ended}: ${why})`,
+          `no complete response (have ${JSON.stringify(buf.toString('latin1').slice(0, 200))}, ${buf.length} bytes pending, ${this.#pending.total} received on this connection, ended ${this.#ended}: ${why})`,
         );
       }
     }
