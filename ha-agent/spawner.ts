@@ -140,6 +140,7 @@ interface Job {
   readonly max: number;
   readonly resolve: (r: RunResult) => void;
   readonly killGroupOnExit: boolean;
+  readonly timeoutMs: number;
   readonly out: Buffer[];
   readonly err: Buffer[];
   outLen: number;
@@ -186,6 +187,11 @@ export class SpawnerRunner implements CommandRunner {
 
   get available(): boolean {
     return this.#ready && !this.#dead;
+  }
+
+  /** The perl helper's pid while it runs (diagnostics, tests). */
+  get helperPid(): number | undefined {
+    return this.#child?.pid;
   }
 
   /** Starts perl (at daemon start); resolves true when ready, false when commands will use the fallback. */
@@ -235,6 +241,13 @@ export class SpawnerRunner implements CommandRunner {
       case 'pid':
         j.pid = Number(a);
         if (j.timedOut) this.#killGroup(j);
+        else {
+          // The command's own time starts at its fork, as keepalived times a script from its
+          // start: time spent queued in the helper (a burst of forks under load) is not the
+          // script's. The queue itself is bounded by the timer armed in run().
+          clearTimeout(j.timer);
+          j.timer = setTimeout(() => this.#timeOut(j), j.timeoutMs);
+        }
         break;
       case 'spawnerr':
         this.#finish(id, j, a || 'spawn failed');
@@ -264,6 +277,11 @@ export class SpawnerRunner implements CommandRunner {
         break;
       }
     }
+  }
+
+  #timeOut(j: Job): void {
+    j.timedOut = true;
+    this.#killGroup(j);
   }
 
   #killGroup(j: Job): void {
@@ -305,13 +323,12 @@ export class SpawnerRunner implements CommandRunner {
     ].join(' ');
     return new Promise<RunResult>((resolve) => {
       const j: Job = {
-        started: performance.now(), max, resolve, killGroupOnExit: o.killGroupOnExit === true,
+        started: performance.now(), max, resolve, killGroupOnExit: o.killGroupOnExit === true, timeoutMs: Math.max(1, o.timeoutMs),
         out: [], err: [], outLen: 0, errLen: 0, eof: false, timedOut: false, timer: undefined, grace: undefined,
       };
-      j.timer = setTimeout(() => {
-        j.timedOut = true;
-        this.#killGroup(j);
-      }, Math.max(1, o.timeoutMs));
+      // Until the helper reports the fork, the same timeout bounds the wait in its queue; a command
+      // not forked by then counts as timed out (killed as soon as its pid arrives).
+      j.timer = setTimeout(() => this.#timeOut(j), j.timeoutMs);
       this.#jobs.set(id, j);
       child.stdin?.write(`${line}\n`);
     });

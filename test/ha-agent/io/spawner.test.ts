@@ -2,7 +2,7 @@
 // processes forked by a long-lived perl helper; plus what it is for (node's event loop is not
 // blocked by a spawn) and its fallback.
 import test from 'ava';
-import { FakeRunner, succeeded } from '../../../ha-agent/runner.ts';
+import { FakeRunner, succeeded, type RunResult } from '../../../ha-agent/runner.ts';
 import { SpawnerRunner } from '../../../ha-agent/spawner.ts';
 import { backgroundGrandchildDoesNotBlock, timeoutKillsGroup } from './procs.ts';
 
@@ -67,6 +67,37 @@ test.serial('a timeout that fires before the helper reports the pid still kills 
   t.true(r.timedOut, `timedOut: ${JSON.stringify(r)}`);
   t.is(r.signal, 'SIGKILL');
   t.true(elapsed < 10_000, `resolved after ${elapsed.toFixed(0)} ms, not when sleep 30 ends`);
+});
+
+test.serial("a command's timeout counts from its fork, not from its wait in the helper's queue", async (t) => {
+  // An own helper, stopped (SIGSTOP) to hold commands in its queue as a burst of forks does.
+  const own = new SpawnerRunner({ fallback, log: () => {} });
+  t.true(await own.start(), 'perl helper ready');
+  t.teardown(() => own.close());
+  const pid = own.helperPid;
+  if (pid === undefined) {
+    t.fail('no helper pid');
+    return;
+  }
+  // Stops the helper first (else it may fork at once), then runs the command and resumes the
+  // helper `ms` later.
+  const queued = async (ms: number, file: string, args: string[], timeoutMs: number): Promise<RunResult> => {
+    process.kill(pid, 'SIGSTOP');
+    const r = own.run(file, args, { timeoutMs });
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    process.kill(pid, 'SIGCONT');
+    return r;
+  };
+  // Queued 700 ms, then runs 600 ms: 1.3 s after run() but 0.6 s of its own, within its 1 s.
+  const ok = await queued(700, 'sleep', ['0.6'], 1000);
+  t.false(ok.timedOut, `timed out: ${JSON.stringify(ok)}`);
+  t.is(ok.code, 0);
+  // Queued longer than its whole timeout: timed out, and killed as soon as it is forked.
+  const started = performance.now();
+  const late = await queued(600, 'sleep', ['30'], 200);
+  t.true(late.timedOut, `not timed out: ${JSON.stringify(late)}`);
+  t.is(late.signal, 'SIGKILL');
+  t.true(performance.now() - started < 10_000, 'killed at its fork, not after sleep 30');
 });
 
 test.serial('a backgrounded grandchild holding stdout does not block completion', (t) => backgroundGrandchildDoesNotBlock(t, runner));
